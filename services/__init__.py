@@ -1,0 +1,1 @@
+"""The demo services front, middle and back: one aiohttp application, three roles."""
