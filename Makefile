@@ -35,3 +35,21 @@ test: venv ## everything: lint, unit, integration, cluster, operator and end-to-
 .PHONY: bench
 bench: venv ## benchmarks that print numbers
 	$(PYTEST) tests/bench -q -s -m bench -p no:cacheprovider
+
+# --- packaging: image, chart, demo (issue 4) ---------------------------------------------
+.PHONY: image
+image: ## build ripple:dev from local base images (hack/images); load it into the local cluster if up
+	@hack/docker
+	@hack/images ripple ripple:dev >/dev/null
+	@if [ -x hack/cluster ] && hack/cluster status >/dev/null 2>&1; then \
+		hack/cluster load ripple:dev; \
+	else echo "make image: local cluster not running, ripple:dev not loaded (make cluster-up)"; fi
+
+.PHONY: chart-crds
+chart-crds: ## copy crds/ into charts/ripple/crds/ (a unit test checks they are byte-identical)
+	@mkdir -p charts/ripple/crds
+	cp crds/chaosscenarios.ripple.dev.yaml charts/ripple/crds/chaosscenarios.ripple.dev.yaml
+
+.PHONY: demo
+demo: venv ## the whole story: cluster, image, chart, the three scenarios, their verdicts
+	@hack/demo
