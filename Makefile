@@ -53,3 +53,11 @@ chart-crds: ## copy crds/ into charts/ripple/crds/ (a unit test checks they are 
 .PHONY: demo
 demo: venv ## the whole story: cluster, image, chart, the three scenarios, their verdicts
 	@hack/demo
+
+# ---- local cluster (hack/cluster; owned by the cluster engineer) ----------------------
+.PHONY: cluster-up cluster-down
+cluster-up: ## start the local Kubernetes cluster (builds it once into ~/.cache/ripple)
+	hack/cluster up
+
+cluster-down: ## stop the local cluster and remove its state (logs are kept)
+	hack/cluster down
