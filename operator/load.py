@@ -1,0 +1,181 @@
+"""Steady load with vegeta, streamed as JSON lines: ``vegeta attack | vegeta encode --to json``.
+
+Two processes joined by a pipe, no shell, appending to ``<dir>/results.jsonl`` so the
+experiments' probes can read the stream while it grows. Used by the ``load`` sidecar
+(``ripple load``) and by ``ripple run-experiment --load-target`` outside a cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Self
+from urllib.parse import urlsplit
+
+from ripple_operator.names import LOAD_RESULTS_FILE
+
+logger = logging.getLogger(__name__)
+
+VEGETA_ENV = "RIPPLE_VEGETA"
+"""Environment variable naming the vegeta binary; otherwise ``vegeta`` on ``PATH``."""
+
+_GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
+_RATE = re.compile(r"^[1-9]\d*(/(\d+(\.\d+)?)?(ns|us|µs|ms|s|m|h))?$")
+
+
+class LoadError(Exception):
+    """The load could not be started (bad settings or no vegeta)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadSettings:
+    """What to attack, how hard, and where the results go."""
+
+    target: str
+    """URL requested with GET."""
+    rate: str = "5/1s"
+    """vegeta's ``-rate``: requests per time unit, e.g. ``5/1s``."""
+    timeout: str = "3s"
+    """vegeta's ``-timeout`` per request (a Go duration)."""
+    duration: str = "0"
+    """vegeta's ``-duration``; ``0`` attacks until stopped."""
+    output_dir: Path
+    """Directory receiving ``results.jsonl`` (created if missing)."""
+
+    @property
+    def results_file(self) -> Path:
+        """The JSON lines file the probes read."""
+        return self.output_dir / LOAD_RESULTS_FILE
+
+
+def check_settings(settings: LoadSettings, *, flag_prefix: str = "--") -> None:
+    """Raise :class:`ValueError` naming the first bad setting as the flag ``<prefix><name>``."""
+    f = flag_prefix
+    url = urlsplit(settings.target)
+    if url.scheme not in {"http", "https"} or not url.netloc:
+        raise ValueError(f"{f}target must be an http(s) URL, got {settings.target!r}")
+    if not _RATE.match(settings.rate):
+        raise ValueError(f"{f}rate must look like 5/1s (positive), got {settings.rate!r}")
+    if not _GO_DURATION.match(settings.timeout):
+        raise ValueError(f"{f}timeout must be a duration like 3s, got {settings.timeout!r}")
+    if settings.duration != "0" and not _GO_DURATION.match(settings.duration):
+        raise ValueError(f"{f}duration must be 0 or a duration like 30s, got {settings.duration!r}")
+
+
+def find_vegeta() -> str:
+    """Path of the vegeta binary: ``$RIPPLE_VEGETA`` or ``vegeta`` on ``PATH``."""
+    explicit = os.environ.get(VEGETA_ENV)
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise LoadError(f"{VEGETA_ENV}={explicit} is not an executable")
+        return explicit
+    found = shutil.which("vegeta")
+    if found is None:
+        raise LoadError(f"vegeta not found on PATH (set {VEGETA_ENV})")
+    return found
+
+
+class Load:
+    """A running ``vegeta attack | vegeta encode`` pair; a context manager that stops it."""
+
+    def __init__(self, settings: LoadSettings, *, vegeta: str | None = None) -> None:
+        check_settings(settings)
+        self.settings = settings
+        self._vegeta = vegeta or find_vegeta()
+        self._attack: subprocess.Popen[bytes] | None = None
+        self._encode: subprocess.Popen[bytes] | None = None
+        self._output: IO[bytes] | None = None
+        self._stop_requested = False
+
+    def start(self) -> Self:
+        """Start both processes; results are appended to :attr:`LoadSettings.results_file`."""
+        s = self.settings
+        if self._stop_requested:
+            return self
+        s.output_dir.mkdir(parents=True, exist_ok=True)
+        self._output = s.results_file.open("ab")
+        attack_cmd = [
+            self._vegeta,
+            "attack",
+            f"-rate={s.rate}",
+            f"-timeout={s.timeout}",
+            f"-duration={s.duration}",
+        ]
+        self._attack = subprocess.Popen(attack_cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self._encode = subprocess.Popen(
+            [self._vegeta, "encode", "-to", "json"],
+            stdin=self._attack.stdout,
+            stdout=self._output,
+        )
+        # only encode reads the pipe now: it sees EOF as soon as attack exits
+        assert self._attack.stdout is not None
+        self._attack.stdout.close()
+        assert self._attack.stdin is not None
+        self._attack.stdin.write(f"GET {s.target}\n".encode())
+        self._attack.stdin.close()
+        logger.info("load started: GET %s at %s into %s", s.target, s.rate, s.results_file)
+        return self
+
+    @property
+    def running(self) -> bool:
+        """Whether vegeta is still attacking."""
+        return self._attack is not None and self._attack.poll() is None
+
+    def request_stop(self) -> None:
+        """Ask vegeta to stop attacking; safe to call from a signal handler, and more than once."""
+        self._stop_requested = True
+        if self._attack is not None and self._attack.poll() is None:
+            # vegeta stops on SIGINT and still reports the requests in flight
+            self._attack.send_signal(signal.SIGINT)
+
+    def wait(self, grace: float | None = None) -> int:
+        """Wait for both processes to exit; kill them after ``grace`` seconds. Returns a code.
+
+        The code is 0 when the pipeline ended cleanly (end of ``duration`` or asked
+        to stop), otherwise the first non-zero exit code of vegeta.
+        """
+        if self._attack is None or self._encode is None:
+            return 0
+        codes = []
+        for what, process in (("attack", self._attack), ("encode", self._encode)):
+            try:
+                codes.append(process.wait(timeout=grace))
+            except subprocess.TimeoutExpired:
+                logger.warning("vegeta %s did not stop in %ss: killing it", what, grace)
+                process.kill()
+                codes.append(process.wait())
+        if self._output is not None:
+            self._output.close()
+        return next((code for code in codes if code != 0), 0)
+
+    def stop(self) -> int:
+        """Stop the attack and wait for the last results to be written."""
+        self.request_stop()
+        return self.wait(grace=_seconds(self.settings.timeout) + 5)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _seconds(duration: str) -> float:
+    """Seconds in a Go duration such as ``1m30s`` or ``500ms``."""
+    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+    return sum(
+        float(number) * units[unit]
+        for number, unit in re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", duration)
+    )

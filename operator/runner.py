@@ -1,0 +1,186 @@
+"""Play one Chaos Toolkit experiment in-process and deliver its journal.
+
+What the operator's Job runs (``ripple run-experiment``): the experiment has been
+validated before this module touches anything; here it is played with chaoslib's
+``run_experiment`` under the chosen rollback strategy, with SIGTERM turned into an
+interruption that still plays the rollbacks (see :mod:`ripple_operator.runner_interrupt`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from chaoslib.control import load_global_controls
+from chaoslib.experiment import run_experiment
+from chaoslib.types import Strategy
+from ripple_operator import runner_interrupt
+from ripple_operator.load import Load, LoadSettings
+from ripple_operator.runner_experiment import Experiment
+from ripple_operator.runner_journal import (
+    JournalStoreError,
+    store_journal,
+    termination_summary,
+    write_journal_file,
+    write_termination_log,
+)
+
+logger = logging.getLogger(__name__)
+
+ROLLBACK_STRATEGIES = ("default", "always", "never", "deviated")
+"""chaoslib's rollback strategies. ``default`` skips rollbacks after a failure or an
+interruption (Chaos Toolkit's rule); ripple's default is ``always``."""
+
+Journal = dict[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Destination:
+    """Where the result of a run goes."""
+
+    journal_path: Path | None = None
+    scenario: str | None = None
+    """With ``namespace`` and ``run``: store the journal in ``<scenario>-<run>-journal``."""
+    namespace: str | None = None
+    run: str | None = None
+    termination_log: Path = Path("/dev/termination-log")
+    termination_log_must_exist: bool = True
+    """True for the default path: only a pod's kubelet-made file is written."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRequest:
+    """A validated experiment and how to play it."""
+
+    experiment: Experiment
+    rollback_strategy: str = "always"
+    load: LoadSettings | None = None
+    """Start vegeta locally for the run (outside a pod, where no sidecar does it)."""
+    destination: Destination
+
+
+class _Terminating:
+    """Notes a SIGTERM that arrives outside the experiment (chaoslib handles it inside)."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
+        self.signal_name = signal.Signals(signum).name
+        logger.warning("received %s outside the experiment: finishing up", self.signal_name)
+
+
+def ran_to_end(journal: Mapping[str, Any] | None) -> bool:
+    """Whether the experiment ran to its end, whatever it found (exit code 0).
+
+    A steady state not met *before* the method leaves the journal "completed",
+    yet the method never ran: that is not the end of the experiment.
+    """
+    if not journal or journal.get("status") != "completed":
+        return False
+    before = (journal.get("steady_states") or {}).get("before")
+    return not (isinstance(before, Mapping) and before.get("steady_state_met") is False)
+
+
+def prepare_kubernetes_environment(environ: dict[str, str] | None = None) -> None:
+    """Let chaostoolkit-kubernetes use the pod's service account when there is no kubeconfig.
+
+    chaosk8s only loads the in-cluster configuration when ``CHAOSTOOLKIT_IN_POD=true``.
+    """
+    env = os.environ if environ is None else environ
+    kubeconfig = Path(env.get("KUBECONFIG", "~/.kube/config")).expanduser()
+    if "KUBERNETES_SERVICE_HOST" in env and not kubeconfig.exists():
+        env.setdefault("CHAOSTOOLKIT_IN_POD", "true")
+
+
+def play(experiment: Experiment, *, rollback_strategy: str) -> Journal:
+    """Run the experiment with chaoslib and return its journal."""
+    if rollback_strategy not in ROLLBACK_STRATEGIES:
+        raise ValueError(f"unknown rollback strategy {rollback_strategy!r}")
+    runner_interrupt.reset()
+    settings: dict[str, Any] = {
+        "runtime": {"rollbacks": {"strategy": rollback_strategy}},
+        "controls": runner_interrupt.control_settings(),
+    }
+    load_global_controls(settings)
+    journal: Journal = run_experiment(
+        experiment,
+        settings=settings,
+        strategy=Strategy.DEFAULT,
+        event_handlers=[runner_interrupt.InterruptHandler()],
+    )
+    return journal
+
+
+def deliver(journal: Journal | None, destination: Destination, *, message: str | None) -> bool:
+    """Write the journal file, the ConfigMap and the termination message; False if one failed."""
+    delivered = True
+    if journal is not None and destination.journal_path is not None:
+        try:
+            write_journal_file(journal, destination.journal_path)
+            logger.info("journal written to %s", destination.journal_path)
+        except OSError as exc:
+            logger.error("cannot write the journal to %s: %s", destination.journal_path, exc)
+            delivered = False
+    if journal is not None and destination.scenario and destination.namespace and destination.run:
+        try:
+            store_journal(
+                journal,
+                scenario=destination.scenario,
+                run=destination.run,
+                namespace=destination.namespace,
+            )
+        except (JournalStoreError, OSError) as exc:
+            logger.error("%s", exc)
+            delivered = False
+    write_termination_log(
+        termination_summary(journal, message),
+        destination.termination_log,
+        must_exist=destination.termination_log_must_exist,
+    )
+    return delivered
+
+
+def execute(request: RunRequest) -> int:
+    """Play the request and deliver its result; the exit code (0 ran to its end, 1 not)."""
+    terminating = _Terminating()
+    previous = signal.signal(signal.SIGTERM, terminating)
+    prepare_kubernetes_environment()
+    journal: Journal | None = None
+    message: str | None = None
+    load: Load | None = None
+    try:
+        if request.load is not None:
+            load = Load(request.load).start()
+        if terminating.signal_name is None:
+            journal = play(request.experiment, rollback_strategy=request.rollback_strategy)
+        else:
+            message = f"{terminating.signal_name} received before the experiment started"
+    except Exception as exc:
+        logger.exception("the experiment could not run")
+        message = f"the runner failed: {exc}"
+    finally:
+        if load is not None:
+            load.stop()
+            logger.info("load results kept in %s", request.load and request.load.results_file)
+    signal_name = runner_interrupt.interrupted_by()
+    if journal is not None and signal_name and message is None:
+        message = f"interrupted by {signal_name}; rollbacks played: {_rollback_count(journal)}"
+    delivered = deliver(journal, request.destination, message=message)
+    signal.signal(signal.SIGTERM, previous)
+    status = journal.get("status") if journal else None
+    logger.info(
+        "run finished: status=%s deviated=%s", status, bool(journal and journal.get("deviated"))
+    )
+    return 0 if ran_to_end(journal) and delivered else 1
+
+
+def _rollback_count(journal: Mapping[str, Any]) -> int:
+    rollbacks = journal.get("rollbacks") or []
+    return len(rollbacks) if isinstance(rollbacks, list) else 0

@@ -1,0 +1,94 @@
+"""SIGTERM (or SIGINT) interrupts the experiment, and the rollbacks still play.
+
+chaoslib turns SIGTERM into ``InterruptExecution``, but when the signal lands inside
+a Python activity the provider wraps it into ``ActivityFailed`` and the method simply
+goes on. So this module keeps the fact that SIGTERM arrived and, loaded by the runner
+as a global Chaos Toolkit control, raises ``InterruptExecution`` again after that
+activity; chaoslib then marks the journal ``interrupted`` and plays the rollbacks.
+While the rollbacks run, further SIGTERMs are noted and ignored so they finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+from chaoslib.exceptions import InterruptExecution
+from chaoslib.run import RunEventHandler
+
+logger = logging.getLogger(__name__)
+
+CONTROL_NAME = "ripple-interrupt"
+"""Name of the global control in the settings given to chaoslib."""
+
+
+@dataclass
+class _State:
+    signal_name: str | None = None
+    rolling_back: bool = False
+
+
+_state = _State()
+
+
+def control_settings() -> dict[str, Any]:
+    """Return the ``controls`` entry of chaoslib settings loading this module as a control."""
+    return {CONTROL_NAME: {"provider": {"type": "python", "module": __name__}}}
+
+
+def reset() -> None:
+    """Forget a previous run (the runner plays one experiment per process; tests play more)."""
+    _state.signal_name = None
+    _state.rolling_back = False
+
+
+def interrupted_by() -> str | None:
+    """Name of the signal that interrupted the run, if one did."""
+    return _state.signal_name
+
+
+def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
+    name = signal.Signals(signum).name
+    if _state.rolling_back:
+        logger.warning("received %s while rolling back: finishing the rollbacks first", name)
+        _state.signal_name = _state.signal_name or name
+        return
+    _state.signal_name = name
+    logger.warning("received %s: interrupting the experiment, rollbacks will still play", name)
+    raise InterruptExecution(f"{name} received")
+
+
+class InterruptHandler(RunEventHandler):  # type: ignore[misc]
+    """Installs the SIGTERM handler once chaoslib has installed its own, and guards rollbacks."""
+
+    def __init__(self) -> None:
+        self._previous_sigint: Any = None
+
+    def started(self, experiment: Any, journal: Any) -> None:
+        """Replace chaoslib's SIGTERM handler (it restores its own at the end) and SIGINT's."""
+        signal.signal(signal.SIGTERM, _on_sigterm)
+        self._previous_sigint = signal.signal(signal.SIGINT, _on_sigterm)
+
+    def finish(self, journal: Any) -> None:
+        """Put SIGINT's handler back (chaoslib only restores SIGTERM's)."""
+        if self._previous_sigint is not None:
+            signal.signal(signal.SIGINT, self._previous_sigint)
+            self._previous_sigint = None
+
+    def start_rollbacks(self, experiment: Any) -> None:
+        """From now on a SIGTERM must not cut the rollbacks short."""
+        _state.rolling_back = True
+
+
+def after_activity_control(context: Any, state: Any = None, **_: Any) -> None:
+    """Chaos Toolkit control: re-raise an interruption a Python activity swallowed."""
+    if _state.signal_name and not _state.rolling_back:
+        raise InterruptExecution(f"{_state.signal_name} received")
+
+
+def before_rollback_control(context: Any, **_: Any) -> None:
+    """Chaos Toolkit control: rollbacks start (also set by the event handler, whichever first)."""
+    _state.rolling_back = True

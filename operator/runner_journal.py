@@ -1,0 +1,228 @@
+"""Where a run's result goes: the journal file, its ConfigMap, and the termination message.
+
+Builders here are pure; :func:`store_journal` is the one place the runner writes to
+the Kubernetes API (with the sync client: the runner is a plain process, not async).
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from chaoslib import PayloadEncoder
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from ripple_operator.names import (
+    GROUP,
+    JOURNAL_GZ_KEY,
+    JOURNAL_KEY,
+    KIND,
+    LABEL_MANAGED_BY,
+    LABEL_RUN,
+    LABEL_SCENARIO,
+    MANAGED_BY,
+    PLURAL,
+    VERSION,
+    journal_configmap_name,
+)
+from ripple_operator.verdict import verdict_of
+from urllib3.exceptions import HTTPError
+
+logger = logging.getLogger(__name__)
+
+LARGE_JOURNAL_BYTES = 500 * 1024
+"""Above this, the journal is gzipped into ``binaryData`` (a ConfigMap holds at most 1 MiB)."""
+MAX_CONFIGMAP_BYTES = 1000 * 1024
+"""Stay under the API server's 1 MiB object limit, leaving room for metadata."""
+MAX_TERMINATION_MESSAGE_BYTES = 4096
+"""Kubernetes truncates termination messages beyond this."""
+
+
+class JournalStoreError(RuntimeError):
+    """The journal could not be stored in its ConfigMap."""
+
+
+class _JournalEncoder(PayloadEncoder):  # type: ignore[misc]
+    """chaoslib's encoder, plus ``repr`` for anything an extension returned that JSON lacks."""
+
+    def default(self, o: Any) -> Any:
+        try:
+            return super().default(o)
+        except TypeError:
+            return repr(o)
+
+
+def journal_to_json(journal: Mapping[str, Any]) -> str:
+    """Serialise the journal as JSON, whatever Python objects the activities returned."""
+    return json.dumps(journal, cls=_JournalEncoder, ensure_ascii=False, indent=2)
+
+
+def write_journal_file(journal: Mapping[str, Any], path: Path) -> None:
+    """Write the journal where ``--journal-path`` says."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(journal_to_json(journal) + "\n", encoding="utf-8")
+
+
+def build_journal_configmap(
+    *,
+    journal_text: str,
+    scenario: str,
+    run: str,
+    namespace: str,
+    owner_uid: str | None,
+) -> dict[str, Any]:
+    """Build the ConfigMap holding one run's journal: JSON in ``data``, or gzip when large."""
+    metadata: dict[str, Any] = {
+        "name": journal_configmap_name(scenario, run),
+        "namespace": namespace,
+        "labels": {LABEL_SCENARIO: scenario, LABEL_RUN: run, LABEL_MANAGED_BY: MANAGED_BY},
+    }
+    if owner_uid:
+        metadata["ownerReferences"] = [
+            {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": KIND,
+                "name": scenario,
+                "uid": owner_uid,
+                "controller": True,
+            }
+        ]
+    raw = journal_text.encode("utf-8")
+    if len(raw) <= LARGE_JOURNAL_BYTES:
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": metadata,
+            "data": {JOURNAL_KEY: journal_text},
+        }
+    packed = base64.b64encode(gzip.compress(raw, mtime=0)).decode("ascii")
+    if len(packed) > MAX_CONFIGMAP_BYTES:
+        raise JournalStoreError(
+            f"journal too large for a ConfigMap even gzipped ({len(raw)} B, {len(packed)} B packed)"
+        )
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata,
+        "binaryData": {JOURNAL_GZ_KEY: packed},
+    }
+
+
+def read_journal_configmap(configmap: Mapping[str, Any]) -> dict[str, Any]:
+    """Read back the journal stored by :func:`build_journal_configmap` (tests and tools)."""
+    data = configmap.get("data") or {}
+    if JOURNAL_KEY in data:
+        document = json.loads(data[JOURNAL_KEY])
+    else:
+        packed = (configmap.get("binaryData") or {})[JOURNAL_GZ_KEY]
+        document = json.loads(gzip.decompress(base64.b64decode(packed)))
+    if not isinstance(document, dict):
+        raise ValueError("the stored journal is not a JSON object")
+    return document
+
+
+def termination_summary(journal: Mapping[str, Any] | None, message: str | None = None) -> str:
+    """Summarise the run in the short JSON left in the termination message for the operator."""
+    summary: dict[str, Any] = {
+        "status": journal.get("status") if journal else None,
+        "deviated": bool(journal.get("deviated")) if journal else False,
+        "verdict": str(verdict_of(journal)),
+    }
+    if message:
+        summary["message"] = message
+    text = json.dumps(summary, ensure_ascii=False)
+    if len(text.encode()) > MAX_TERMINATION_MESSAGE_BYTES and message:
+        summary["message"] = message[:1000]
+        text = json.dumps(summary, ensure_ascii=False)
+    return text
+
+
+def write_termination_log(text: str, path: Path, *, must_exist: bool) -> bool:
+    """Write the summary; skipped when the file is absent (outside a pod) or not writable.
+
+    ``must_exist`` protects laptops: the default ``/dev/termination-log`` is only written
+    where the kubelet created it, never created by the runner.
+    """
+    if must_exist and not path.exists():
+        logger.debug("no %s (not in a pod?): termination message skipped", path)
+        return False
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        logger.warning("cannot write the termination message to %s: %s", path, exc)
+        return False
+    return True
+
+
+def kubernetes_api() -> client.ApiClient:
+    """Connect with ``KUBECONFIG`` (or ``~/.kube/config``), else the pod's service account."""
+    config.load_config()  # type: ignore[no-untyped-call]
+    return client.ApiClient()
+
+
+def scenario_uid(api: client.ApiClient, *, scenario: str, namespace: str) -> str | None:
+    """Look up the scenario's uid for the owner reference; ``None`` when it is gone."""
+    try:
+        body = client.CustomObjectsApi(api).get_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, scenario
+        )
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    metadata = body.get("metadata") if isinstance(body, dict) else None
+    uid = metadata.get("uid") if isinstance(metadata, dict) else None
+    return str(uid) if uid else None
+
+
+def store_journal(
+    journal: Mapping[str, Any],
+    *,
+    scenario: str,
+    run: str,
+    namespace: str,
+    api: client.ApiClient | None = None,
+    attempts: int = 5,
+) -> str | None:
+    """Create (or replace) the run's journal ConfigMap owned by its scenario; return its name.
+
+    Returns ``None`` without writing when the scenario is gone: an orphan journal would
+    never be read nor garbage-collected. Transient API errors are retried.
+    """
+    api = api or kubernetes_api()
+    core = client.CoreV1Api(api)
+    text = journal_to_json(journal)
+    delay = 0.5
+    for attempt in range(1, attempts + 1):
+        try:
+            uid = scenario_uid(api, scenario=scenario, namespace=namespace)
+            if uid is None:
+                logger.warning("scenario %s/%s is gone: journal not stored", namespace, scenario)
+                return None
+            body: Any = build_journal_configmap(
+                journal_text=text, scenario=scenario, run=run, namespace=namespace, owner_uid=uid
+            )
+            name = str(body["metadata"]["name"])
+            try:
+                core.create_namespaced_config_map(namespace, body)
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise
+                core.replace_namespaced_config_map(name, namespace, body)
+            logger.info("journal stored in ConfigMap %s/%s", namespace, name)
+            return name
+        except (ApiException, HTTPError) as exc:
+            status = getattr(exc, "status", None)
+            retryable = status is None or status >= 500 or status == 429
+            if not retryable or attempt == attempts:
+                raise JournalStoreError(f"cannot store the journal: {exc}") from exc
+            logger.warning("storing the journal failed (%s), retrying in %ss", exc, delay)
+            time.sleep(delay)
+            delay *= 2
+    return None
