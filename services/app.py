@@ -1,0 +1,83 @@
+"""The application factory: one aiohttp app, configured for its role."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from ripple_services.config import ServiceConfig
+from ripple_services.handlers import handle_healthz, handle_metrics, handle_readyz, handle_root
+from ripple_services.metrics import Metrics
+from ripple_services.state import CONFIG, LIFECYCLE, METRICS, ROUTE, ROUTE_OTHER, SESSION, Lifecycle
+from ripple_services.upstream import new_session
+
+#: How often buffered log lines are pushed to stdout.
+FLUSH_INTERVAL = 0.25
+
+
+def setup_routes(app: web.Application) -> None:
+    """Every path the service answers; anything else is a JSON 404 or 405."""
+    app.router.add_get("/", handle_root)
+    app.router.add_get("/healthz", handle_healthz)
+    app.router.add_get("/readyz", handle_readyz)
+    app.router.add_get("/metrics", handle_metrics)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Label the request with its route, and turn HTTP errors into JSON bodies."""
+    resource = request.match_info.route.resource
+    request[ROUTE] = resource.canonical if resource is not None else ROUTE_OTHER
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = web.json_response(
+            {"error": exc.reason, "status": exc.status, "path": request.path},
+            status=exc.status,
+        )
+        if "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+
+
+async def client_session(app: web.Application) -> AsyncIterator[None]:
+    """Open the one keep-alive client session to the upstream, and close it at the end."""
+    session = new_session()
+    app[SESSION] = session
+    yield
+    await session.close()
+
+
+async def flush_stdout(app: web.Application) -> AsyncIterator[None]:
+    """Flush the access log's buffered lines a few times a second, and once at the end."""
+
+    async def flusher() -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            sys.stdout.flush()
+
+    task = asyncio.create_task(flusher())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    sys.stdout.flush()
+
+
+def init_app(config: ServiceConfig) -> web.Application:
+    """Build the application for ``config.role``."""
+    app = web.Application(middlewares=[json_errors])
+    app[CONFIG] = config
+    app[METRICS] = Metrics(service=config.role, upstream=config.upstream_name or "")
+    app[LIFECYCLE] = Lifecycle()
+    setup_routes(app)
+    app.cleanup_ctx.append(flush_stdout)
+    if config.upstream is not None:
+        app.cleanup_ctx.append(client_session)
+    return app

@@ -1,0 +1,153 @@
+"""How fast the chain is: vegeta at rising constant rates against back alone and front.
+
+For each target it finds the highest rate with 100% success and p99 under 50 ms, and
+prints p50/p99 at that rate and the front/back ratio, as a table and as JSON. This is
+the baseline every experiment's latency is measured against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.integration.services_procs import ServiceProc, start_service, wait_ready
+
+TOP = Path(__file__).resolve().parents[2]
+RATES = (100, 200, 400, 700, 1000, 1400, 1800, 2300, 3000, 4000, 5000, 6500, 8000)
+STEP_SECONDS = 4
+P99_LIMIT_MS = 50.0
+
+
+@dataclass
+class Step:
+    """vegeta's verdict on one constant rate."""
+
+    rate: int
+    success: float
+    p50_ms: float
+    p99_ms: float
+    throughput: float
+
+    @property
+    def passed(self) -> bool:
+        return self.success == 1.0 and self.p99_ms < P99_LIMIT_MS
+
+
+@dataclass
+class Capacity:
+    """The highest passing rate of one target, with its latencies."""
+
+    target: str
+    hops: int
+    max_rate: int
+    p50_ms: float
+    p99_ms: float
+    first_failing: Step | None
+    steps: list[Step]
+
+
+def vegeta() -> str:
+    done = subprocess.run(
+        [str(TOP / "hack" / "tools"), "vegeta"], capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip().splitlines()[-1]
+
+
+async def attack(vegeta_bin: str, url: str, rate: int, seconds: int, workdir: Path) -> Step:
+    targets = workdir / "targets.txt"
+    targets.write_text(f"GET {url}\n")
+    results = workdir / f"results-{rate}.bin"
+    attack_proc = await asyncio.create_subprocess_exec(
+        vegeta_bin,
+        "attack",
+        f"-targets={targets}",
+        f"-rate={rate}/1s",
+        f"-duration={seconds}s",
+        "-timeout=2s",
+        f"-output={results}",
+    )
+    assert await attack_proc.wait() == 0
+    report = await asyncio.create_subprocess_exec(
+        vegeta_bin, "report", "-type=json", str(results), stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await report.communicate()
+    doc = json.loads(out)
+    results.unlink()
+    return Step(
+        rate=rate,
+        success=float(doc["success"]),
+        p50_ms=doc["latencies"]["50th"] / 1e6,
+        p99_ms=doc["latencies"]["99th"] / 1e6,
+        throughput=float(doc["throughput"]),
+    )
+
+
+async def capacity(vegeta_bin: str, target: str, hops: int, url: str, workdir: Path) -> Capacity:
+    await attack(vegeta_bin, url, 100, 2, workdir)  # warm up connections and code paths
+    best: Step | None = None
+    failing: Step | None = None
+    steps: list[Step] = []
+    for rate in RATES:
+        step = await attack(vegeta_bin, url, rate, STEP_SECONDS, workdir)
+        steps.append(step)
+        print(
+            f"  {target:<6} {rate:>5}/s  success {step.success:6.2%}  "
+            f"p50 {step.p50_ms:7.2f} ms  p99 {step.p99_ms:8.2f} ms  "
+            f"{'ok' if step.passed else 'FAIL'}"
+        )
+        if not step.passed:
+            failing = step
+            break
+        best = step
+    assert best is not None, f"{target} failed even at {RATES[0]}/s"
+    return Capacity(target, hops, best.rate, best.p50_ms, best.p99_ms, failing, steps)
+
+
+@pytest.mark.bench
+async def test_bench_back_and_front(tmp_path: Path) -> None:
+    vegeta_bin = vegeta()
+    back = start_service("back", tmp_path)
+    middle = start_service("middle", tmp_path, upstream=back.url)
+    front = start_service("front", tmp_path, upstream=middle.url)
+    services: list[ServiceProc] = [back, middle, front]
+    try:
+        for service in services:
+            await wait_ready(service)
+        print(f"\nvegeta constant-rate steps of {STEP_SECONDS}s; pass = 100% success, p99 < 50 ms")
+        one_hop = await capacity(vegeta_bin, "back", 1, back.url, tmp_path)
+        three_hops = await capacity(vegeta_bin, "front", 3, front.url, tmp_path)
+    finally:
+        for service in services:
+            service.stop()
+    ratio = three_hops.max_rate / one_hop.max_rate
+    # Latency cost of the two extra hops, at the highest rate both targets passed.
+    common = three_hops.max_rate
+    back_at = next(step for step in one_hop.steps if step.rate == common)
+    front_at = next(step for step in three_hops.steps if step.rate == common)
+    p50_ratio = front_at.p50_ms / back_at.p50_ms
+    p99_ratio = front_at.p99_ms / back_at.p99_ms
+    print("\ntarget  hops  max rate (/s)  p50 (ms)  p99 (ms)")
+    for cap in (one_hop, three_hops):
+        row = f"{cap.target:<6}  {cap.hops:>4}  {cap.max_rate:>13}"
+        print(f"{row}  {cap.p50_ms:8.2f}  {cap.p99_ms:8.2f}")
+    print(f"front/back max-rate ratio: {ratio:.2f}")
+    print(f"front/back at {common}/s: p50 x{p50_ratio:.2f}, p99 x{p99_ratio:.2f}")
+    summary = {
+        "criteria": {"success": 1.0, "p99_ms_below": P99_LIMIT_MS, "step_seconds": STEP_SECONDS},
+        "back": {k: v for k, v in asdict(one_hop).items() if k != "steps"},
+        "front": {k: v for k, v in asdict(three_hops).items() if k != "steps"},
+        "ratio_front_back": round(ratio, 3),
+        "latency_ratio_front_back": {
+            "rate": common,
+            "p50": round(p50_ratio, 2),
+            "p99": round(p99_ratio, 2),
+        },
+    }
+    print(json.dumps(summary, indent=2))
+    for cap in (one_hop, three_hops):
+        assert cap.max_rate >= RATES[0]
