@@ -1,0 +1,308 @@
+"""The Helm chart rendered with several value sets: what each set must and must not produce."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.chart import CHART, CI_VALUES, Manifest, Rendered, RenderError, render
+
+DEMO = ("front", "middle", "back")
+EXPERIMENTS = {
+    "middle-service-has-latency",
+    "middle-service-restarts",
+    "middle-loses-network-to-back",
+}
+SERVICE_MONITOR_API = "monitoring.coreos.com/v1/ServiceMonitor"
+
+
+def ci(name: str) -> Path:
+    return CHART / "ci" / f"{name}-values.yaml"
+
+
+def env_of(container: dict[str, Any]) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+
+
+def only_container(deployment: Manifest) -> dict[str, Any]:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1
+    return dict(containers[0])
+
+
+def selectors(m: Manifest) -> list[dict[str, str]]:
+    """Every label selector a manifest carries."""
+    spec = m.get("spec", {})
+    found: list[dict[str, str]] = []
+    if m["kind"] == "Service":
+        found.append(spec.get("selector", {}))
+    elif "selector" in spec and "matchLabels" in spec["selector"]:
+        found.append(spec["selector"]["matchLabels"])
+    return found
+
+
+def rules_of(role: Manifest) -> dict[tuple[str, str], set[str]]:
+    rules: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                rules.setdefault((group, resource), set()).update(rule["verbs"])
+    return rules
+
+
+@pytest.fixture(scope="module")
+def default() -> Rendered:
+    return render()
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_every_ci_value_set_renders_labelled_objects_with_stable_selectors(values: Path) -> None:
+    rendered = render(values=[values])
+    assert rendered.manifests
+    for m in rendered.manifests:
+        labels = m["metadata"].get("labels", {})
+        what = f"{m['kind']}/{m['metadata']['name']}"
+        assert labels.get("app.kubernetes.io/part-of") == "ripple", what
+        if m["kind"] != "CustomResourceDefinition":
+            assert labels.get("helm.sh/chart", "").startswith("ripple-"), what
+            assert labels.get("app.kubernetes.io/instance") == "ripple", what
+            assert labels.get("app.kubernetes.io/managed-by") == "Helm", what
+        for selector in selectors(m):
+            assert selector, f"{what} has an empty selector"
+            assert "helm.sh/chart" not in selector, f"{what} selects on helm.sh/chart"
+            assert "app.kubernetes.io/version" not in selector, what
+    for deployment in rendered.of_kind("Deployment"):
+        pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod_labels.items(), deployment["metadata"]["name"]
+    pod_label_sets = [
+        d["spec"]["template"]["metadata"]["labels"] for d in rendered.of_kind("Deployment")
+    ]
+    for service in rendered.of_kind("Service"):
+        selector = service["spec"]["selector"]
+        matched = [p for p in pod_label_sets if selector.items() <= p.items()]
+        assert len(matched) == 1, f"Service {service['metadata']['name']} matches {len(matched)}"
+
+
+def test_default_demo_is_the_original_chain_and_not_resilient(default: Rendered) -> None:
+    assert default.names("Deployment") == {"ripple", *DEMO}
+    upstream = {"front": "http://middle:8080/", "middle": "http://back:8080/"}
+    for role in DEMO:
+        deployment = default.get("Deployment", role)
+        container = only_container(deployment)
+        args = container["args"]
+        assert args[:3] == ["service", "--role", role]
+        if role in upstream:
+            assert args[3:] == ["--upstream", upstream[role]]
+        else:
+            assert "--upstream" not in args
+        assert deployment["spec"]["replicas"] == 1
+        assert env_of(container)["RIPPLE_SHUTDOWN_DELAY"] == "0"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+        assert container["securityContext"]["runAsNonRoot"] is True
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels["app.kubernetes.io/name"] == role
+        service = default.get("Service", role)
+        assert service["spec"]["ports"][0]["port"] == 8080
+        assert service["spec"]["selector"]["app.kubernetes.io/name"] == role
+    nodeport = default.get("Service", "front-nodeport")
+    assert nodeport["spec"]["type"] == "NodePort"
+    assert nodeport["spec"]["ports"][0]["nodePort"] == 30080
+    assert nodeport["spec"]["selector"]["app.kubernetes.io/name"] == "front"
+    assert not default.of_kind("PodDisruptionBudget")
+    assert not default.of_kind("ChaosScenario")
+    assert not default.of_kind("ServiceMonitor"), "no monitoring API was announced"
+
+
+def test_resilient_demo_doubles_middle_with_a_budget_and_graceful_shutdown() -> None:
+    rendered = render(values=[ci("resilient")])
+    middle = rendered.get("Deployment", "middle")
+    assert middle["spec"]["replicas"] == 2
+    assert rendered.get("Deployment", "front")["spec"]["replicas"] == 1
+    delay = float(env_of(only_container(middle))["RIPPLE_SHUTDOWN_DELAY"])
+    assert delay == 5
+    assert middle["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > delay
+    pdb = rendered.get("PodDisruptionBudget", "middle")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "middle"
+
+
+def test_example_scenarios_run_the_three_experiments_under_load() -> None:
+    rendered = render(values=[ci("resilient")])
+    scenarios = rendered.of_kind("ChaosScenario")
+    assert {s["spec"]["experiment"]["name"] for s in scenarios} == EXPERIMENTS
+    for scenario in scenarios:
+        assert scenario["apiVersion"] == "ripple.dev/v1alpha1"
+        assert scenario["metadata"]["namespace"] == "ripple-demo"
+        assert scenario["spec"]["load"] == {
+            "target": "http://front:8080/",
+            "rate": "5/1s",
+            "timeout": "3s",
+        }
+        assert scenario["spec"]["rollbackStrategy"] == "always"
+
+
+def test_operator_runs_the_same_image_with_probes_and_a_locked_down_container(
+    default: Rendered,
+) -> None:
+    deployment = default.get("Deployment", "ripple")
+    container = only_container(deployment)
+    env = env_of(container)
+    assert container["image"] == "ripple:dev"
+    assert container["args"] == ["operator"]
+    assert env["RIPPLE_IMAGE"] == container["image"]
+    assert env["RIPPLE_WATCH_NAMESPACES"] == ""
+    assert env["RIPPLE_LOG_FORMAT"] == "plain"
+    runner_accounts = default.names("ServiceAccount") - {"ripple"}
+    assert runner_accounts == {env["RIPPLE_RUNNER_SERVICE_ACCOUNT"]} == {"ripple-runner"}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert ports == {"health": 8080, "metrics": 9090}
+    assert env["RIPPLE_LIVENESS_PORT"] == "8080"
+    assert env["RIPPLE_METRICS_PORT"] == "9090"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["serviceAccountName"] == "ripple"
+    mounts = {m["mountPath"] for m in container["volumeMounts"]}
+    assert {"/tmp", "/home/ripple"} <= mounts
+    assert "resources" not in container, "resources are left to values"
+    metrics = default.get("Service", "ripple-metrics")
+    assert metrics["spec"]["ports"][0]["targetPort"] == "metrics"
+
+
+def test_cluster_wide_operator_gets_a_cluster_role_with_what_kopf_and_runs_need(
+    default: Rendered,
+) -> None:
+    rules = rules_of(default.get("ClusterRole", "ripple"))
+    assert {"get", "list", "watch", "patch", "update"} <= rules[("ripple.dev", "chaosscenarios")]
+    assert {"patch"} <= rules[("ripple.dev", "chaosscenarios/status")]
+    assert {"create", "get", "list", "watch", "delete", "patch"} <= rules[("batch", "jobs")]
+    assert {"list", "watch"} <= rules[("", "pods")]
+    assert {"get"} <= rules[("", "pods/log")]
+    assert {"create", "delete", "get"} <= rules[("", "configmaps")]
+    assert {"create"} <= rules[("", "events")]
+    assert {"list", "watch"} <= rules[("", "namespaces")]
+    assert {"list", "watch"} <= rules[("apiextensions.k8s.io", "customresourcedefinitions")]
+    binding = default.get("ClusterRoleBinding", "ripple")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "ripple", "namespace": "ripple-demo"}
+    ]
+    assert not default.of_kind("RoleBinding") or all(
+        b["metadata"]["name"] == "ripple-runner" for b in default.of_kind("RoleBinding")
+    )
+
+
+def test_runner_role_allows_only_what_the_built_in_experiments_do(default: Rendered) -> None:
+    role = default.get("Role", "ripple-runner", "ripple-demo")
+    assert rules_of(role) == {
+        ("", "pods"): {"get", "list", "watch", "delete"},
+        ("apps", "deployments"): {"get", "list"},
+        ("networking.k8s.io", "networkpolicies"): {"create", "delete", "get", "list"},
+        ("chaos-mesh.org", "networkchaos"): {"create", "delete", "get", "list"},
+        ("", "configmaps"): {"create", "get", "update", "patch"},
+        ("ripple.dev", "chaosscenarios"): {"get"},
+    }
+    binding = default.get("RoleBinding", "ripple-runner", "ripple-demo")
+    assert binding["subjects"][0]["name"] == "ripple-runner"
+
+
+def test_no_rule_anywhere_uses_a_wildcard() -> None:
+    for values in CI_VALUES:
+        rendered = render(values=[values])
+        for role in rendered.of_kind("Role") + rendered.of_kind("ClusterRole"):
+            for rule in role["rules"]:
+                assert "*" not in rule["verbs"] + rule["resources"] + rule["apiGroups"], role
+
+
+def test_watch_namespaces_gives_roles_per_namespace_and_no_cluster_wide_access() -> None:
+    rendered = render(values=[ci("watch-namespaces")])
+    cluster_rules = rules_of(rendered.get("ClusterRole", "ripple"))
+    assert set(cluster_rules) == {
+        ("", "namespaces"),
+        ("apiextensions.k8s.io", "customresourcedefinitions"),
+    }
+    for ns in ("team-a", "team-b"):
+        rules = rules_of(rendered.get("Role", "ripple", ns))
+        assert ("ripple.dev", "chaosscenarios") in rules
+        binding = rendered.get("RoleBinding", "ripple", ns)
+        assert binding["subjects"][0]["namespace"] == "ripple-demo"
+        rendered.get("ServiceAccount", "ripple-runner", ns)
+        rendered.get("Role", "ripple-runner", ns)
+    env = env_of(only_container(rendered.get("Deployment", "ripple")))
+    assert env["RIPPLE_WATCH_NAMESPACES"] == "team-a,team-b"
+    assert env["RIPPLE_LOG_FORMAT"] == "json"
+    assert env["RIPPLE_JOB_LABELS"] == "cost-center=42,team=chaos"
+    assert rendered.names("Deployment") == {"ripple"}, "demo.enabled=false"
+
+
+def test_runner_namespaces_value_wins_over_the_watched_ones() -> None:
+    rendered = render(set_values=["runner.namespaces={lab}", "operator.watchNamespaces={x}"])
+    runner_namespaces = {
+        r["metadata"]["namespace"]
+        for r in rendered.of_kind("Role")
+        if r["metadata"]["name"] == "ripple-runner"
+    }
+    assert runner_namespaces == {"lab"}
+
+
+@pytest.mark.parametrize(
+    ("set_values", "api_versions", "expected"),
+    [
+        ([], [], set()),
+        ([], [SERVICE_MONITOR_API], {"ripple", "ripple-demo"}),
+        (["serviceMonitor.force=true"], [], {"ripple", "ripple-demo"}),
+        (["serviceMonitor.enabled=false"], [SERVICE_MONITOR_API], set()),
+        (["serviceMonitor.force=true", "demo.enabled=false"], [], {"ripple"}),
+    ],
+    ids=["absent", "api-present", "forced", "disabled", "forced-no-demo"],
+)
+def test_service_monitors_follow_the_prometheus_operator_api(
+    set_values: list[str], api_versions: list[str], expected: set[str]
+) -> None:
+    rendered = render(set_values=set_values, api_versions=api_versions)
+    assert rendered.names("ServiceMonitor") == expected
+
+
+def test_demo_service_monitor_scrapes_each_service_once() -> None:
+    rendered = render(values=[ci("monitoring")])
+    monitor = rendered.get("ServiceMonitor", "ripple-demo")
+    selector = monitor["spec"]["selector"]
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    assert monitor["spec"]["endpoints"][0]["interval"] == "15s"
+    scraped = [
+        s["metadata"]["name"]
+        for s in rendered.of_kind("Service")
+        if selector["matchLabels"].items() <= s["metadata"]["labels"].items()
+        and s["metadata"]["labels"]["app.kubernetes.io/name"]
+        in selector["matchExpressions"][0]["values"]
+    ]
+    assert sorted(scraped) == ["back", "front", "middle"]
+
+
+def test_release_names_shape_the_operator_objects_but_not_the_demo() -> None:
+    rendered = render(release="chaos")
+    assert rendered.names("Deployment") == {"chaos-ripple", *DEMO}
+    assert "chaos-ripple-runner" in rendered.names("ServiceAccount")
+    env = env_of(only_container(rendered.get("Deployment", "chaos-ripple")))
+    assert env["RIPPLE_RUNNER_SERVICE_ACCOUNT"] == "chaos-ripple-runner"
+
+
+@pytest.mark.parametrize(
+    ("bad", "complaint"),
+    [
+        ("image.pullPolicy=Sometimes", "pullPolicy"),
+        ("demo.nodePort.port=80", "port"),
+        ("operator.logFormat=xml", "logFormat"),
+        ("scenarios.load.rate=fast", "rate"),
+        ("demo.replicas=3", "replicas"),
+    ],
+)
+def test_schema_refuses_bad_values_naming_the_key(bad: str, complaint: str) -> None:
+    with pytest.raises(RenderError, match=complaint):
+        render(set_values=[bad])
