@@ -51,7 +51,7 @@ chart-crds: ## copy crds/ into charts/ripple/crds/ (a unit test checks they are 
 	cp crds/chaosscenarios.ripple.dev.yaml charts/ripple/crds/chaosscenarios.ripple.dev.yaml
 
 .PHONY: demo
-demo: venv ## the whole story: cluster, image, chart, the three scenarios, their verdicts
+demo: ## the whole story: cluster, image, chart, the three scenarios, their verdicts
 	@hack/demo
 
 # ---- local cluster (hack/cluster; owned by the cluster engineer) ----------------------
