@@ -12,13 +12,16 @@ import logging
 import os
 import signal
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from chaoslib.control import load_global_controls
 from chaoslib.experiment import run_experiment
+from chaoslib.run import EventHandlerRegistry, RunEventHandler, apply_rollbacks
 from chaoslib.types import Strategy
 from ripple_operator import runner_interrupt
 from ripple_operator.load import Load, LoadSettings
@@ -99,8 +102,58 @@ def prepare_kubernetes_environment(environ: dict[str, str] | None = None) -> Non
         env.setdefault("CHAOSTOOLKIT_IN_POD", "true")
 
 
+class RunTracker(RunEventHandler):  # type: ignore[misc]
+    """Remembers how far chaoslib got, so a crash inside it cannot leave a fault behind.
+
+    chaoslib lets an unexpected exception from a steady-state probe (an HTTP probe
+    hitting a body that is not the JSON it claims, say) escape the run without
+    playing the rollbacks; :func:`play` plays them itself in that case.
+    """
+
+    def __init__(self) -> None:
+        self.journal: Journal | None = None
+        self.configuration: dict[str, Any] = {}
+        self.secrets: dict[str, Any] = {}
+        self.method_started = False
+        self.rollbacks_started = False
+
+    def running(
+        self,
+        experiment: Any,
+        journal: Any,
+        configuration: Any,
+        secrets: Any,
+        schedule: Any,
+        settings: Any,
+    ) -> None:
+        """Keep the loaded configuration and the journal being written."""
+        self.journal = journal
+        self.configuration = configuration or {}
+        self.secrets = secrets or {}
+
+    def start_method(self, experiment: Any) -> None:
+        """From here on, faults may be in place."""
+        self.method_started = True
+
+    def start_rollbacks(self, experiment: Any) -> None:
+        """Chaoslib plays the rollbacks itself."""
+        self.rollbacks_started = True
+
+
+class RunCrashedError(RuntimeError):
+    """chaoslib raised instead of returning a journal; carries what it had written."""
+
+    def __init__(self, message: str, journal: Journal | None) -> None:
+        super().__init__(message)
+        self.journal = journal
+
+
 def play(experiment: Experiment, *, rollback_strategy: str) -> Journal:
-    """Run the experiment with chaoslib and return its journal."""
+    """Run the experiment with chaoslib and return its journal.
+
+    Raises :class:`RunCrashedError` if chaoslib crashed, after playing the rollbacks
+    it skipped (unless the strategy is ``never``).
+    """
     if rollback_strategy not in ROLLBACK_STRATEGIES:
         raise ValueError(f"unknown rollback strategy {rollback_strategy!r}")
     runner_interrupt.reset()
@@ -109,13 +162,47 @@ def play(experiment: Experiment, *, rollback_strategy: str) -> Journal:
         "controls": runner_interrupt.control_settings(),
     }
     load_global_controls(settings)
-    journal: Journal = run_experiment(
-        experiment,
-        settings=settings,
-        strategy=Strategy.DEFAULT,
-        event_handlers=[runner_interrupt.InterruptHandler()],
-    )
+    tracker = RunTracker()
+    try:
+        journal: Journal = run_experiment(
+            experiment,
+            settings=settings,
+            strategy=Strategy.DEFAULT,
+            event_handlers=[runner_interrupt.InterruptHandler(), tracker],
+        )
+    except Exception as exc:
+        logger.exception("chaoslib crashed")
+        crashed = tracker.journal
+        if crashed is not None:
+            crashed["status"] = "aborted"
+            crashed["end"] = datetime.now(UTC).isoformat()
+            skipped = tracker.method_started and not tracker.rollbacks_started
+            if skipped and rollback_strategy != "never":
+                crashed["rollbacks"] = _safety_rollbacks(experiment, tracker)
+        raise RunCrashedError(f"the experiment crashed: {exc!r}", crashed) from exc
     return journal
+
+
+def _safety_rollbacks(experiment: Experiment, tracker: RunTracker) -> list[Any]:
+    """Play the experiment's rollbacks with chaoslib's own machinery, outside its run."""
+    logger.warning("playing the rollbacks chaoslib skipped when it crashed")
+    runner_interrupt.begin_rollbacks()
+    runs: list[Any] = []
+    background = sum(1 for a in experiment.get("rollbacks") or [] if a.get("background"))
+    pool = ThreadPoolExecutor(background) if background else None
+    try:
+        apply_rollbacks(
+            experiment,
+            tracker.configuration,
+            tracker.secrets,
+            pool,
+            None,
+            EventHandlerRegistry(),
+            runs,
+        )
+    except Exception:
+        logger.exception("a rollback crashed too")
+    return runs
 
 
 def deliver(journal: Journal | None, destination: Destination, *, message: str | None) -> bool:
@@ -162,6 +249,9 @@ def execute(request: RunRequest) -> int:
             journal = play(request.experiment, rollback_strategy=request.rollback_strategy)
         else:
             message = f"{terminating.signal_name} received before the experiment started"
+    except RunCrashedError as exc:
+        journal = exc.journal
+        message = str(exc)
     except Exception as exc:
         logger.exception("the experiment could not run")
         message = f"the runner failed: {exc}"

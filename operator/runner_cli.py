@@ -118,6 +118,15 @@ def _request(args: Any, destination: Destination) -> RunRequest:
         values = {**values, "namespace": args.namespace}
     load = None
     if args.load_target:
+        check_settings(
+            LoadSettings(
+                target=args.load_target,
+                rate=args.load_rate,
+                timeout=args.load_timeout,
+                output_dir=Path(),
+            ),
+            flag_prefix="--load-",
+        )
         output_dir = args.load_output_dir
         if output_dir is None and "load_results_dir" in overridden:
             output_dir = Path(str({**values, **assignments}["load_results_dir"]))
@@ -129,7 +138,6 @@ def _request(args: Any, destination: Destination) -> RunRequest:
             timeout=args.load_timeout,
             output_dir=output_dir,
         )
-        check_settings(load, flag_prefix="--load-")
         if "load_results_dir" in declared:
             assignments = {**assignments, "load_results_dir": str(output_dir)}
     experiment = apply_configuration(experiment, assignments=assignments, values=values)

@@ -123,7 +123,9 @@ def apply_configuration(
 
     ``values`` (from a JSON file or the scenario) keep their JSON types; ``assignments``
     (``key=value`` flags) are coerced to the type of the default and win over ``values``.
-    Refusing unknown keys catches typos that Chaos Toolkit would silently ignore.
+    Refusing unknown keys catches typos that Chaos Toolkit would silently ignore;
+    ``namespace`` alone is dropped when the experiment has no such key, since the
+    operator passes it to every run.
     """
     configuration = experiment.get("configuration") or {}
     if not isinstance(configuration, dict):
@@ -132,6 +134,9 @@ def apply_configuration(
     overrides: dict[str, Any] = dict(values or {})
     for key, raw in (assignments or {}).items():
         overrides[key] = coerce(key, raw, configuration.get(key))
+    if "namespace" in overrides and "namespace" not in configuration:
+        # the operator always passes the scenario's namespace; an experiment may not care
+        del overrides["namespace"]
     unknown = sorted(set(overrides) - set(configuration))
     if unknown:
         known = ", ".join(sorted(configuration)) or "none"

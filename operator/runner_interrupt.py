@@ -50,6 +50,11 @@ def interrupted_by() -> str | None:
     return _state.signal_name
 
 
+def begin_rollbacks() -> None:
+    """From now on a SIGTERM must not cut the rollbacks short."""
+    _state.rolling_back = True
+
+
 def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     name = signal.Signals(signum).name
     if _state.rolling_back:
@@ -80,7 +85,7 @@ class InterruptHandler(RunEventHandler):  # type: ignore[misc]
 
     def start_rollbacks(self, experiment: Any) -> None:
         """From now on a SIGTERM must not cut the rollbacks short."""
-        _state.rolling_back = True
+        begin_rollbacks()
 
 
 def after_activity_control(context: Any, state: Any = None, **_: Any) -> None:
@@ -91,4 +96,4 @@ def after_activity_control(context: Any, state: Any = None, **_: Any) -> None:
 
 def before_rollback_control(context: Any, **_: Any) -> None:
     """Chaos Toolkit control: rollbacks start (also set by the event handler, whichever first)."""
-    _state.rolling_back = True
+    begin_rollbacks()

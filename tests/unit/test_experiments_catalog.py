@@ -1,0 +1,117 @@
+"""The shipped experiments: valid for chaostoolkit-lib, consistent, and fully configurable."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from chaoslib.experiment import ensure_experiment_is_valid
+from ripple_experiments import catalog
+
+SHIPPED = [
+    "middle-loses-network-to-back",
+    "middle-service-has-latency",
+    "middle-service-restarts",
+    "smoke",
+]
+PATTERN = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+def experiment(name: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(catalog.read_text(name))
+    return document
+
+
+def placeholders(node: Any) -> set[str]:
+    """Every ``${key}`` used anywhere in a document."""
+    if isinstance(node, str):
+        return set(PATTERN.findall(node))
+    if isinstance(node, dict):
+        return set().union(*(placeholders(v) for v in node.values())) if node else set()
+    if isinstance(node, list):
+        return set().union(*(placeholders(v) for v in node)) if node else set()
+    return set()
+
+
+def test_the_catalog_lists_the_shipped_experiments() -> None:
+    assert catalog.names() == SHIPPED
+    assert catalog.find("no-such-experiment") is None
+    with pytest.raises(KeyError):
+        catalog.read_text("no-such-experiment")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_experiment_validates_with_every_provider_resolvable(name: str) -> None:
+    # ensure_experiment_is_valid imports every Python provider and binds its arguments
+    ensure_experiment_is_valid(experiment(name))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_placeholder_is_a_configuration_key_and_every_key_is_used(name: str) -> None:
+    document = experiment(name)
+    configuration = set(document["configuration"])
+    used = placeholders({k: v for k, v in document.items() if k != "configuration"})
+    assert used <= configuration, f"undeclared: {used - configuration}"
+    # every experiment declares namespace so a scenario can always set it, smoke included
+    assert configuration - used - {"namespace"} == set(), "declared but never used"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_all_share_one_steady_state_hypothesis(name: str) -> None:
+    assert (
+        experiment(name)["steady-state-hypothesis"]
+        == experiment("smoke")["steady-state-hypothesis"]
+    )
+
+
+def test_the_hypothesis_requires_load_data_and_front_200() -> None:
+    probes = experiment("smoke")["steady-state-hypothesis"]["probes"]
+    assert probes[0]["provider"] == {"type": "http", "url": "${front_url}", "timeout": 3}
+    assert probes[0]["tolerance"] == 200
+    tolerance = probes[1]["tolerance"]["provider"]
+    assert (tolerance["module"], tolerance["func"]) == (
+        "ripple_experiments.load_results",
+        "no_failures",
+    )
+    assert tolerance["arguments"] == {"min_responses": "${min_responses}"}
+
+
+@pytest.mark.parametrize(
+    ("name", "fault", "rollback"),
+    [
+        (
+            "middle-service-has-latency",
+            "chaosk8s.chaosmesh.network.actions.add_latency",
+            "chaosk8s.chaosmesh.network.actions.delete_network_fault",
+        ),
+        (
+            "middle-loses-network-to-back",
+            "chaosk8s.networking.actions.create_network_policy",
+            "chaosk8s.networking.actions.remove_network_policy",
+        ),
+        ("middle-service-restarts", "chaosk8s.pod.actions.terminate_pods", None),
+    ],
+)
+def test_faults_and_their_rollbacks(name: str, fault: str, rollback: str | None) -> None:
+    document = experiment(name)
+
+    def call(activity: dict[str, Any]) -> str:
+        return f"{activity['provider']['module']}.{activity['provider']['func']}"
+
+    assert call(document["method"][0]) == fault
+    assert [call(a) for a in document["rollbacks"]] == ([rollback] if rollback else [])
+
+
+def test_defaults_follow_the_chart_and_the_demo() -> None:
+    latency = experiment("middle-service-has-latency")["configuration"]
+    assert latency["latency"] == "1500ms"
+    assert latency["middle_selector"] == "app.kubernetes.io/name=middle"
+    network = experiment("middle-loses-network-to-back")["configuration"]
+    assert network["back_pod_labels"] == {"app.kubernetes.io/name": "back"}
+    for name in SHIPPED:
+        configuration = experiment(name)["configuration"]
+        assert configuration["front_url"] == "http://front:8080/"
+        assert configuration["load_results_dir"] == "/var/run/ripple/load"
+        assert configuration["namespace"] == "default"

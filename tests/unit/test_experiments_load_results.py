@@ -1,0 +1,143 @@
+"""The load probes count what vegeta wrote, and "no data" is never steady."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ripple_experiments.load_results import (
+    count_window,
+    load_summary,
+    no_failures,
+    parse_line,
+    percentiles,
+)
+
+NOW = datetime(2026, 11, 24, 12, 0, 0, tzinfo=UTC)
+
+
+def body(**fields: Any) -> str:
+    return base64.b64encode(json.dumps(fields).encode()).decode()
+
+
+def result(
+    *,
+    ago: float = 1.0,
+    code: int = 200,
+    latency_ms: float = 5.0,
+    error: str = "",
+    payload: str | None = None,
+    now: datetime = NOW,
+) -> str:
+    """One line as ``vegeta encode --to json`` writes it."""
+    line = {
+        "attack": "",
+        "seq": 0,
+        "code": code,
+        "timestamp": (now - timedelta(seconds=ago)).isoformat().replace("+00:00", "Z"),
+        "latency": int(latency_ms * 1e6),
+        "bytes_out": 0,
+        "bytes_in": 10,
+        "error": error,
+        "body": payload if payload is not None else body(stalled=False, error=None, value=1),
+        "method": "GET",
+        "url": "http://front:8080/",
+        "headers": {},
+    }
+    return json.dumps(line) + "\n"
+
+
+def write(tmp_path: Path, *lines: str) -> Path:
+    path = tmp_path / "results.jsonl"
+    path.write_text("".join(lines))
+    return path
+
+
+def test_healthy_responses_are_counted_ok(tmp_path: Path) -> None:
+    path = write(tmp_path, *(result(ago=i, latency_ms=i + 1) for i in range(10)))
+    counts = count_window(path, window_seconds=30, min_responses=5, now=NOW).as_output()
+    assert counts["responses"] == 10
+    assert counts["ok"] == 10
+    assert counts["failures"] == 0
+    assert counts["latency_ms"] == {"p50": 5.0, "p95": 10.0, "p99": 10.0, "max": 10.0}
+    assert no_failures(counts, min_responses=5)
+
+
+def test_each_kind_of_failure_is_counted(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        result(),
+        result(code=0, error="Get http://front:8080/: connection refused"),
+        result(code=503, payload=""),
+        result(payload=body(stalled=True, error="front: middle timed out after 1.0s")),
+        result(payload=body(stalled=True, error=None)),
+        result(payload=body(stalled=False, error="boom")),
+    )
+    counts = count_window(path, window_seconds=30, min_responses=1, now=NOW).as_output()
+    assert counts["responses"] == 6
+    assert counts["ok"] == 1
+    assert counts["failures"] == 5
+    assert counts["transport_errors"] == 1
+    assert counts["non_200"] == 1
+    assert counts["error_bodies"] == 2
+    assert counts["stalled_bodies"] == 2
+    assert "front: middle timed out after 1.0s" in counts["sample_errors"]
+    assert len(counts["sample_errors"]) == 3
+    assert not no_failures(counts, min_responses=1)
+
+
+def test_only_the_window_counts(tmp_path: Path) -> None:
+    path = write(tmp_path, result(ago=60, code=500), result(ago=2), result(ago=1))
+    counts = count_window(path, window_seconds=10, min_responses=2, now=NOW).as_output()
+    assert (counts["responses"], counts["failures"]) == (2, 0)
+
+
+def test_a_partial_last_line_is_ignored_not_a_crash(tmp_path: Path) -> None:
+    complete = result(ago=1)
+    path = write(tmp_path, complete, complete, complete[: len(complete) // 2])
+    counts = count_window(path, window_seconds=10, min_responses=1, now=NOW).as_output()
+    assert counts["responses"] == 2
+
+
+def test_foreign_lines_are_skipped() -> None:
+    assert parse_line("not json\n") is None
+    assert parse_line('{"code": 200}\n') is None
+    assert parse_line("[1, 2]\n") is None
+    assert parse_line(result(payload="%%%not-base64")) is not None
+
+
+def test_missing_file_is_not_steady(tmp_path: Path) -> None:
+    output = load_summary(
+        str(tmp_path / "nowhere"), window_seconds=10, min_responses=1, wait_seconds=0
+    )
+    assert output["file_found"] is False
+    assert output["responses"] == 0
+    assert output["latency_ms"]["p50"] is None
+    assert not no_failures(output, min_responses=1)
+
+
+def test_too_few_responses_are_not_steady(tmp_path: Path) -> None:
+    now = datetime.now(UTC)
+    write(tmp_path, result(ago=0.1, now=now), result(ago=0.2, now=now))
+    output = load_summary(str(tmp_path), window_seconds=10, min_responses=5, wait_seconds=0)
+    assert output["responses"] == 2
+    assert output["failures"] == 0
+    assert not no_failures(output, min_responses=5)
+
+
+def test_tolerance_without_a_value_is_not_steady() -> None:
+    assert not no_failures(None)
+    assert not no_failures({})
+
+
+@pytest.mark.parametrize(
+    ("values", "p50", "p99"),
+    [([1.0], 1.0, 1.0), ([3.0, 1.0, 2.0], 2.0, 3.0), (list(map(float, range(1, 101))), 50.0, 99.0)],
+)
+def test_percentiles_by_nearest_rank(values: list[float], p50: float, p99: float) -> None:
+    ranked = percentiles(values)
+    assert (ranked["p50"], ranked["p99"], ranked["max"]) == (p50, p99, max(values))
