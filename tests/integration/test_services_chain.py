@@ -140,3 +140,33 @@ async def test_metrics_count_requests_and_upstream_outcomes(tmp_path: Path) -> N
         front = await scrape(session, chain.front)
         assert front[f"ripple_upstream_calls_total{{{ok}}}"] == 8
         assert front["ripple_stalled_answers_total{service=front}"] == 3
+
+
+async def test_access_log_lines_stay_json_whatever_the_client_sends(tmp_path: Path) -> None:
+    back = start_service("back", tmp_path)
+    try:
+        await wait_ready(back)
+        weird_id = 'id "quoted" \\ back\tslash'
+        async with aiohttp.ClientSession() as session:
+            async with session.get(back.url, headers={"X-Request-Id": weird_id}) as resp:
+                assert resp.status == 200
+            async with session.get(back.url + 'no"such\\path') as resp:
+                assert resp.status == 404
+                assert (await resp.json())["status"] == 404
+            async with session.post(back.url) as resp:
+                assert resp.status == 405
+                assert resp.headers["Allow"] == "GET,HEAD"
+                assert (await resp.json())["status"] == 405
+
+        def logged() -> list[dict[str, object]]:
+            # log_lines() parses every line as JSON: a bad escape fails here.
+            lines = back.log_lines()
+            return [line for line in lines if "status" in line and line["path"] != "/readyz"]
+
+        lines = wait_for(lambda: len(logged()) >= 3 and logged(), timeout=5, what="3 lines")
+        by_status = {line["status"]: line for line in lines}
+        assert by_status[200]["request_id"] == weird_id
+        assert by_status[404]["path"] == '/no"such\\path'
+        assert by_status[405]["method"] == "POST"
+    finally:
+        assert back.stop() == 0
