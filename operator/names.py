@@ -33,3 +33,28 @@ def job_name(scenario: str, run: str) -> str:
 def journal_configmap_name(scenario: str, run: str) -> str:
     """Name of the ConfigMap holding one run's journal."""
     return f"{scenario}-{run}-journal"
+
+
+# --- operator (issue 3): names of the objects a run owns ---------------------------------
+
+LABEL_APP_NAME: Final = "app.kubernetes.io/name"
+LABEL_APP_INSTANCE: Final = "app.kubernetes.io/instance"
+LABEL_APP_COMPONENT: Final = "app.kubernetes.io/component"
+LABEL_APP_PART_OF: Final = "app.kubernetes.io/part-of"
+RUNNER_APP_NAME: Final = "ripple-runner"
+"""``app.kubernetes.io/name`` of every run's Job and pod."""
+ANNOTATION_TRIGGER: Final = "ripple.dev/trigger"
+"""Why a run started: create, spec, rerun, schedule or resume."""
+EXPERIMENT_KEY: Final = "experiment.json"
+"""Key of the resolved experiment in a run's experiment ConfigMap."""
+CONFIGURATION_KEY: Final = "configuration.json"
+"""Key of the configuration overrides in a run's experiment ConfigMap."""
+EXPERIMENT_MOUNT_DIR: Final = "/etc/ripple/experiment"
+"""Where a run's experiment ConfigMap is mounted in the runner container."""
+JOURNAL_PATH: Final = "/tmp/journal.json"  # noqa: S108 - an emptyDir in the runner pod
+"""Where the runner writes the journal file inside its pod."""
+
+
+def experiment_configmap_name(scenario: str, run: str) -> str:
+    """Name of the ConfigMap holding one run's resolved experiment (inline or ConfigMap)."""
+    return f"{scenario}-{run}-experiment"

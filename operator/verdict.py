@@ -14,7 +14,7 @@ from typing import Any
 class Verdict(StrEnum):
     """What a run says about the system's resilience."""
 
-    PASS = "Pass"
+    PASS = "Pass"  # noqa: S105 - a verdict, not a password
     """The experiment ran to its end and the steady state held."""
     FAIL = "Fail"
     """The steady state deviated after the method: the fault rippled."""
@@ -28,6 +28,11 @@ def verdict_of(journal: Mapping[str, Any] | None) -> Verdict:
         return Verdict.ERROR
     if journal.get("deviated") is True:
         return Verdict.FAIL
+    # chaoslib ends a run "completed" when the hypothesis fails *before* the method:
+    # nothing was tested, so that run could not do its job.
+    before = (journal.get("steady_states") or {}).get("before") or {}
+    if before.get("steady_state_met") is False:
+        return Verdict.ERROR
     if journal.get("status") == "completed":
         return Verdict.PASS
     return Verdict.ERROR

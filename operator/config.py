@@ -1,0 +1,137 @@
+"""The operator's configuration: ``RIPPLE_*`` environment variables, read once at startup.
+
+The Helm chart maps its values onto these variables; nothing else configures the operator.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+PREFIX = "RIPPLE_"
+
+
+class LogFormat(StrEnum):
+    """How the operator writes its log lines."""
+
+    PLAIN = "plain"
+    JSON = "json"
+
+
+class ConfigError(ValueError):
+    """A ``RIPPLE_*`` variable holds a value the operator cannot use."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Config:
+    """Everything the operator is told by its environment."""
+
+    image: str = "ripple:dev"
+    """``RIPPLE_IMAGE``: the image of the runner and load containers (the operator's own)."""
+    image_pull_policy: str = "IfNotPresent"
+    """``RIPPLE_IMAGE_PULL_POLICY``: Always, IfNotPresent or Never."""
+    runner_service_account: str = "ripple-runner"
+    """``RIPPLE_RUNNER_SERVICE_ACCOUNT``: the runner's account when the spec names none."""
+    watch_namespaces: tuple[str, ...] = ()
+    """``RIPPLE_WATCH_NAMESPACES``: comma-separated namespaces to watch; empty = all."""
+    metrics_port: int = 9090
+    """``RIPPLE_METRICS_PORT``: Prometheus metrics port; 0 turns the endpoint off."""
+    liveness_port: int = 8080
+    """``RIPPLE_LIVENESS_PORT``: Kopf's liveness endpoint ``/healthz``; 0 turns it off."""
+    log_format: LogFormat = LogFormat.PLAIN
+    """``RIPPLE_LOG_FORMAT``: ``plain`` or ``json`` (one JSON object per line)."""
+    log_level: str = "INFO"
+    """``RIPPLE_LOG_LEVEL``: DEBUG, INFO or WARNING."""
+    runner_cpu_request: str = "50m"
+    """``RIPPLE_RUNNER_CPU_REQUEST``: CPU request of the runner and load containers."""
+    runner_memory_request: str = "128Mi"
+    """``RIPPLE_RUNNER_MEMORY_REQUEST``: memory request of the runner container."""
+    runner_memory_limit: str = "512Mi"
+    """``RIPPLE_RUNNER_MEMORY_LIMIT``: memory limit of the runner container."""
+    load_memory_request: str = "32Mi"
+    """``RIPPLE_LOAD_MEMORY_REQUEST``: memory request of the load sidecar."""
+    load_memory_limit: str = "256Mi"
+    """``RIPPLE_LOAD_MEMORY_LIMIT``: memory limit of the load sidecar."""
+    termination_grace_seconds: int = 60
+    """``RIPPLE_TERMINATION_GRACE_SECONDS``: time the runner gets after SIGTERM to roll back."""
+    schedule_check_seconds: float = 10.0
+    """``RIPPLE_SCHEDULE_CHECK_SECONDS``: how often scheduled scenarios check their cron."""
+    standalone: bool = True
+    """``RIPPLE_STANDALONE``: skip Kopf peering (one replica); ``false`` needs peering CRDs."""
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
+    """``RIPPLE_JOB_LABELS``: ``k=v,k2=v2`` labels added to every run's Job and pod."""
+
+
+_PULL_POLICIES = ("Always", "IfNotPresent", "Never")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING")
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> Config:
+    """Read the ``RIPPLE_*`` variables (of ``environ`` or the process) into a :class:`Config`."""
+    env = os.environ if environ is None else environ
+    base = Config()
+
+    def text(name: str, default: str) -> str:
+        return env.get(PREFIX + name, "").strip() or default
+
+    def integer(name: str, default: int, *, low: int, high: int) -> int:
+        raw = text(name, str(default))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{PREFIX}{name}: {raw!r} is not an integer") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{PREFIX}{name}: {value} is outside {low}..{high}")
+        return value
+
+    def choice(name: str, default: str, options: tuple[str, ...]) -> str:
+        value = text(name, default)
+        if value not in options:
+            raise ConfigError(f"{PREFIX}{name}: {value!r} is not one of {', '.join(options)}")
+        return value
+
+    log_format = choice("LOG_FORMAT", base.log_format.value, tuple(f.value for f in LogFormat))
+    standalone = choice("STANDALONE", "true", ("true", "false")) == "true"
+    try:
+        schedule_check = float(text("SCHEDULE_CHECK_SECONDS", str(base.schedule_check_seconds)))
+    except ValueError:
+        raise ConfigError(f"{PREFIX}SCHEDULE_CHECK_SECONDS: not a number") from None
+    if not 0.1 <= schedule_check <= 300:
+        raise ConfigError(f"{PREFIX}SCHEDULE_CHECK_SECONDS: {schedule_check} is outside 0.1..300")
+    return Config(
+        image=text("IMAGE", base.image),
+        image_pull_policy=choice("IMAGE_PULL_POLICY", base.image_pull_policy, _PULL_POLICIES),
+        runner_service_account=text("RUNNER_SERVICE_ACCOUNT", base.runner_service_account),
+        watch_namespaces=_split(env.get(PREFIX + "WATCH_NAMESPACES", "")),
+        metrics_port=integer("METRICS_PORT", base.metrics_port, low=0, high=65535),
+        liveness_port=integer("LIVENESS_PORT", base.liveness_port, low=0, high=65535),
+        log_format=LogFormat(log_format),
+        log_level=choice("LOG_LEVEL", base.log_level, _LOG_LEVELS),
+        runner_cpu_request=text("RUNNER_CPU_REQUEST", base.runner_cpu_request),
+        runner_memory_request=text("RUNNER_MEMORY_REQUEST", base.runner_memory_request),
+        runner_memory_limit=text("RUNNER_MEMORY_LIMIT", base.runner_memory_limit),
+        load_memory_request=text("LOAD_MEMORY_REQUEST", base.load_memory_request),
+        load_memory_limit=text("LOAD_MEMORY_LIMIT", base.load_memory_limit),
+        termination_grace_seconds=integer(
+            "TERMINATION_GRACE_SECONDS", base.termination_grace_seconds, low=1, high=3600
+        ),
+        schedule_check_seconds=schedule_check,
+        standalone=standalone,
+        extra_labels=_labels(env.get(PREFIX + "JOB_LABELS", "")),
+    )
+
+
+def _split(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _labels(raw: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for item in _split(raw):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{PREFIX}JOB_LABELS: {item!r} is not key=value")
+        labels[key.strip()] = value.strip()
+    return labels

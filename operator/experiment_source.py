@@ -1,0 +1,170 @@
+"""Resolve a scenario's experiment (built-in, ConfigMap or inline) and validate it.
+
+Pure apart from Chaos Toolkit's own validation, which imports the Python modules the
+experiment's providers name: an experiment calling a module that is not in the image is
+refused here, before any Job exists, instead of failing inside the pod.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import yaml
+from ripple_experiments import catalog
+
+from .errors import RetryLaterError
+from .spec import ExperimentSource, InvalidSpecError
+
+Experiment = dict[str, Any]
+"""A Chaos Toolkit experiment document."""
+
+Catalog = Callable[[str], Experiment | None]
+"""Looks a built-in experiment up by name; ``None`` when there is no such experiment."""
+
+MAX_TITLE: Final = 63
+
+
+class ConfigMapNotFoundError(RetryLaterError):
+    """The referenced ConfigMap does not exist (yet): wait for it, the spec is not wrong."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"waiting for ConfigMap {name!r}")
+        self.name = name
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResolvedExperiment:
+    """An experiment the runner can be given, and how to describe it to the user."""
+
+    label: str
+    """What ``kubectl get`` shows in EXPERIMENT: the built-in name, ``cm/key`` or the title."""
+    document: Experiment
+    """The experiment itself (for validation; copied into the run's ConfigMap unless built-in)."""
+    builtin: str | None = None
+    """The built-in name the runner looks up itself, or ``None`` to mount ``document``."""
+
+
+def builtin_catalog(name: str) -> Experiment | None:
+    """Look a built-in experiment up in ``ripple_experiments.catalog`` (shipped in the image)."""
+    try:
+        text = catalog.read_text(name)
+    except KeyError:
+        return None
+    return _parse_document(text, field="spec.experiment.name")
+
+
+def resolve_experiment(
+    source: ExperimentSource,
+    *,
+    configmap_data: Mapping[str, str] | None = None,
+    catalog: Catalog = builtin_catalog,
+) -> ResolvedExperiment:
+    """Turn the spec's experiment source into a document, or say which field is wrong.
+
+    ``configmap_data`` is the referenced ConfigMap's ``data`` (``None`` if it is missing).
+    """
+    if source.name is not None:
+        document = catalog(source.name)
+        if document is None:
+            raise InvalidSpecError(
+                "spec.experiment.name", f"{source.name!r} is not a built-in experiment"
+            )
+        return ResolvedExperiment(label=source.name, document=document, builtin=source.name)
+    if source.config_map_ref is not None:
+        ref = source.config_map_ref
+        if configmap_data is None:
+            raise ConfigMapNotFoundError(ref.name)
+        field = "spec.experiment.configMapRef"
+        if ref.key not in configmap_data:
+            raise InvalidSpecError(f"{field}.key", f"ConfigMap {ref.name!r} has no key {ref.key!r}")
+        document = _parse_document(configmap_data[ref.key], field=f"{field} ({ref.name}/{ref.key})")
+        return ResolvedExperiment(label=f"{ref.name}/{ref.key}", document=document)
+    if source.inline is not None:
+        title = str(source.inline.get("title") or "inline")
+        return ResolvedExperiment(label=_short(title), document=dict(source.inline))
+    raise InvalidSpecError("spec.experiment", "exactly one of name, configMapRef or inline")
+
+
+def _parse_document(text: str, *, field: str) -> Experiment:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InvalidSpecError(field, f"neither JSON nor YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise InvalidSpecError(field, "the experiment must be a JSON or YAML object")
+    return document
+
+
+def _short(title: str) -> str:
+    text = " ".join(title.split())
+    return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
+
+
+# chaoslib validates through a module-level activity cache: one validation at a time.
+_validation_lock = threading.Lock()
+
+
+def validate_experiment(
+    experiment: ResolvedExperiment, *, configuration: Mapping[str, Any], field: str
+) -> None:
+    """Run Chaos Toolkit's validation on the experiment as the runner will see it.
+
+    Blocking (it may import modules): call it through ``asyncio.to_thread``.
+    """
+    from chaoslib.exceptions import ChaosException
+    from chaoslib.experiment import ensure_experiment_is_valid
+
+    check_configuration(experiment, configuration)
+    document = with_configuration(experiment.document, configuration)
+    with _validation_lock:
+        try:
+            ensure_experiment_is_valid(document)
+        except ChaosException as exc:
+            raise InvalidSpecError(field, f"invalid experiment: {exc}") from None
+        except (ImportError, AttributeError, TypeError, ValueError) as exc:
+            raise InvalidSpecError(field, f"invalid experiment: {exc}") from None
+
+
+def check_configuration(experiment: ResolvedExperiment, overrides: Mapping[str, Any]) -> None:
+    """Refuse configuration keys the experiment does not have (a typo would go unnoticed).
+
+    ``namespace`` is exempt: the operator passes it to every run, and the runner drops it
+    when the experiment has no such key.
+    """
+    declared = experiment.document.get("configuration") or {}
+    if not isinstance(declared, dict):
+        raise InvalidSpecError("spec.experiment", "the experiment's configuration is not an object")
+    unknown = sorted(set(overrides) - set(declared) - {"namespace"})
+    if unknown:
+        known = ", ".join(sorted(declared)) or "none"
+        raise InvalidSpecError(
+            f"spec.configuration.{unknown[0]}",
+            f"the experiment has no configuration key {unknown[0]!r} (it has: {known})",
+        )
+
+
+def with_configuration(experiment: Experiment, overrides: Mapping[str, Any]) -> Experiment:
+    """Copy the experiment, putting the spec's overrides into its ``configuration``."""
+    document = copy.deepcopy(experiment)
+    if overrides:
+        configuration = dict(document.get("configuration") or {})
+        configuration.update(overrides)
+        document["configuration"] = configuration
+    return document
+
+
+def source_field(source: ExperimentSource) -> str:
+    """Name the spec field a validation problem of this source is reported against."""
+    if source.name is not None:
+        return "spec.experiment.name"
+    if source.config_map_ref is not None:
+        return "spec.experiment.configMapRef"
+    return "spec.experiment.inline"

@@ -1,0 +1,111 @@
+"""Kopf's entry points: thin handlers, each handing over to a ``handle_<verb>_<thing>``.
+
+Domain outcomes become Kopf's: an invalid spec gives up (``PermanentError``) after the
+status says why; "not yet" (a ConfigMap to come, a Job still stopping) retries later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Final
+
+import kopf
+
+from . import metrics, names, reconcile, startup
+from .errors import RetryLaterError
+from .spec import InvalidSpecError
+
+SCENARIOS: Final = (names.GROUP, names.VERSION, names.PLURAL)
+JOBS: Final = ("batch", "v1", "jobs")
+RUN_JOBS: Final[dict[str, Any]] = {
+    names.LABEL_MANAGED_BY: names.MANAGED_BY,
+    names.LABEL_SCENARIO: kopf.PRESENT,
+}
+SCHEDULE_CHECK_SECONDS: Final = 10.0
+MAX_BACKOFF_SECONDS: Final = 60.0
+
+
+def backoff(retry: int) -> float:
+    """Seconds before retry number ``retry``: 1, 2, 4, ... up to a minute."""
+    return float(min(MAX_BACKOFF_SECONDS, 2.0 ** min(retry, 6)))
+
+
+@asynccontextmanager
+async def outcome(handler: str, retry: int) -> AsyncIterator[None]:
+    """Time the handler and turn domain errors into Kopf's give-up or retry."""
+    with metrics.timed(handler):
+        try:
+            yield
+        except InvalidSpecError as exc:
+            raise kopf.PermanentError(str(exc)) from exc
+        except RetryLaterError as exc:
+            raise kopf.TemporaryError(str(exc), delay=exc.delay or backoff(retry)) from exc
+
+
+def has_schedule(spec: kopf.Spec, **_: Any) -> bool:
+    """Only scheduled scenarios get a timer."""
+    return bool(spec.get("schedule"))
+
+
+@kopf.on.startup()
+async def start_operator(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    """Load the configuration, log in, tune Kopf."""
+    await startup.handle_start_operator(settings=settings, memo=memo)
+
+
+@kopf.on.cleanup()
+async def stop_operator(memo: kopf.Memo, **_: Any) -> None:
+    """Close the API client and the metrics endpoint."""
+    await startup.handle_stop_operator(memo=memo)
+
+
+@kopf.on.resume(*SCENARIOS)
+@kopf.on.create(*SCENARIOS)
+@kopf.on.update(*SCENARIOS)
+async def reconcile_scenario(
+    name: str, namespace: str | None, memo: kopf.Memo, logger: kopf.Logger, retry: int, **_: Any
+) -> None:
+    """Start a run when the scenario asks for one."""
+    async with outcome("reconcile_scenario", retry):
+        await reconcile.handle_reconcile_scenario(
+            startup.context_of(memo), namespace=str(namespace), name=name, logger=logger
+        )
+
+
+@kopf.timer(*SCENARIOS, interval=SCHEDULE_CHECK_SECONDS, when=has_schedule)
+async def tick_schedule(
+    name: str, namespace: str | None, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
+    """Start a scheduled run when its cron tick is due."""
+    async with outcome("tick_schedule", retry=0):
+        await reconcile.handle_schedule_tick(
+            startup.context_of(memo), namespace=str(namespace), name=name, logger=logger
+        )
+
+
+@kopf.on.delete(*SCENARIOS)
+async def delete_scenario(
+    name: str, namespace: str | None, memo: kopf.Memo, logger: kopf.Logger, retry: int, **_: Any
+) -> None:
+    """Stop the run underway, in the foreground, before the scenario goes."""
+    async with outcome("delete_scenario", retry):
+        await reconcile.handle_delete_scenario(
+            startup.context_of(memo), namespace=str(namespace), name=name, logger=logger
+        )
+
+
+@kopf.on.resume(*JOBS, labels=RUN_JOBS)
+@kopf.on.field(*JOBS, field="status", labels=RUN_JOBS)
+async def follow_job(
+    body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, retry: int, **_: Any
+) -> None:
+    """Write a finished run's outcome into its scenario."""
+    async with outcome("follow_job", retry):
+        await reconcile.handle_follow_job(startup.context_of(memo), job=body, logger=logger)
+
+
+@kopf.on.event(*JOBS, labels=RUN_JOBS)
+def count_job(event: kopf.RawEvent, **_: Any) -> None:
+    """Keep the active-runs gauge in step with the Jobs."""
+    reconcile.handle_count_job(event["type"], event["object"])

@@ -1,0 +1,268 @@
+"""All of the operator's Kubernetes I/O, asynchronous, through kubernetes_asyncio.
+
+Objects go in and come out as plain dicts in the API's own (camelCase) shape, so the
+pure modules never see a client model.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Final, cast
+
+from kubernetes_asyncio import client, config
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from . import names
+from .errors import RetryLaterError
+
+Body = dict[str, Any]
+StatusMutation = Callable[[Mapping[str, Any]], dict[str, Any] | None]
+"""Given the fresh scenario, the status keys to set (``None`` value removes a key)."""
+
+MAX_CONFLICT_RETRIES: Final = 10
+FIELD_MANAGER: Final = "ripple-operator"
+JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"
+REPORTING_INSTANCE: Final = socket.gethostname()[:128]
+
+logger = logging.getLogger(__name__)
+
+
+class StatusConflictError(RetryLaterError):
+    """Others kept writing the scenario's status; try again shortly."""
+
+    delay = 1.0
+
+
+class Kube:
+    """One API client shared by every handler; open with :meth:`connect`."""
+
+    def __init__(self, api: client.ApiClient) -> None:
+        self._api = api
+        self._core = client.CoreV1Api(api)
+        self._batch = client.BatchV1Api(api)
+        self._custom = client.CustomObjectsApi(api)
+
+    @classmethod
+    async def connect(cls) -> Kube:
+        """Log in from the pod's service account, or else from ``$KUBECONFIG``."""
+        configuration = client.Configuration()
+        if os.environ.get("KUBERNETES_SERVICE_HOST"):
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+        else:
+            await config.load_kube_config(client_configuration=configuration)
+        return cls(client.ApiClient(configuration))
+
+    async def close(self) -> None:
+        """Release the HTTP connections."""
+        await self._api.close()
+
+    def _plain(self, obj: Any) -> Body:
+        plain: Body = self._api.sanitize_for_serialization(obj)
+        return plain
+
+    # --- scenarios --------------------------------------------------------------------
+
+    async def get_scenario(self, namespace: str, name: str) -> Body | None:
+        """Get the scenario as stored now, or ``None`` if it is gone."""
+        try:
+            body: Body = await self._custom.get_namespaced_custom_object(
+                names.GROUP, names.VERSION, namespace, names.PLURAL, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return body
+
+    async def update_status(self, namespace: str, name: str, mutate: StatusMutation) -> Body | None:
+        """Read-modify-write the scenario's status, retrying on conflicts.
+
+        The write carries the read's resourceVersion, so two writers (the scenario's
+        handler and the Job's) never overwrite each other's history. Returns the stored
+        scenario, or ``None`` when it is gone or ``mutate`` had nothing to change.
+        """
+        for _ in range(MAX_CONFLICT_RETRIES):
+            body = await self.get_scenario(namespace, name)
+            if body is None:
+                return None
+            changes = mutate(body)
+            if changes is None:
+                return None
+            status = dict(body.get("status") or {})
+            for key, value in changes.items():
+                if value is None:
+                    status.pop(key, None)
+                else:
+                    status[key] = value
+            body["status"] = status
+            try:
+                stored: Body = await self._custom.replace_namespaced_custom_object_status(
+                    names.GROUP,
+                    names.VERSION,
+                    namespace,
+                    names.PLURAL,
+                    name,
+                    body,
+                    field_manager=FIELD_MANAGER,
+                )
+            except ApiException as exc:
+                if exc.status == 409:
+                    continue
+                if exc.status == 404:
+                    return None
+                raise
+            return stored
+        raise StatusConflictError(f"the status of {namespace}/{name} kept changing under us")
+
+    # --- jobs -------------------------------------------------------------------------
+
+    async def list_jobs(self, namespace: str, scenario: str) -> list[Body]:
+        """Every Job of the scenario's runs (finished, running or being deleted)."""
+        jobs = await self._batch.list_namespaced_job(
+            namespace, label_selector=f"{names.LABEL_SCENARIO}={scenario}"
+        )
+        return [self._plain(job) for job in jobs.items]
+
+    async def create_job(self, job: Mapping[str, Any]) -> bool:
+        """Create the Job; ``False`` if a Job of that name exists (another start won)."""
+        namespace = job["metadata"]["namespace"]
+        try:
+            await self._batch.create_namespaced_job(
+                namespace, cast(Any, dict(job)), field_manager=FIELD_MANAGER
+            )
+        except ApiException as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    async def delete_job(self, namespace: str, name: str, *, foreground: bool) -> None:
+        """Delete a Job and its pods; foreground waits for the pods before the Job goes."""
+        policy = "Foreground" if foreground else "Background"
+        try:
+            await self._batch.delete_namespaced_job(
+                name, namespace, body=client.V1DeleteOptions(propagation_policy=policy)
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    async def termination_message(self, namespace: str, job: str, container: str) -> str | None:
+        """Get the container's termination message (its last log lines if it failed silently)."""
+        pods = await self._core.list_namespaced_pod(
+            namespace, label_selector=f"{JOB_NAME_LABEL}={job}"
+        )
+        for pod in pods.items:
+            for state in pod.status.container_statuses or []:
+                if state.name != container:
+                    continue
+                terminated = state.state.terminated if state.state else None
+                if terminated is not None and terminated.message:
+                    text: str = terminated.message
+                    return text
+                if terminated is not None and terminated.reason:
+                    reason: str = terminated.reason
+                    return f"{reason} (exit code {terminated.exit_code})"
+        return None
+
+    # --- configmaps -------------------------------------------------------------------
+
+    async def get_configmap_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """Get a ConfigMap's ``data``, or ``None`` if it does not exist."""
+        try:
+            configmap = await self._core.read_namespaced_config_map(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return dict(configmap.data or {})
+
+    async def read_journal(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """Read the journal the runner stored (plain or gzip), or ``None`` if there is none."""
+        try:
+            configmap = await self._core.read_namespaced_config_map(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        text = (configmap.data or {}).get(names.JOURNAL_KEY)
+        packed = (configmap.binary_data or {}).get(names.JOURNAL_GZ_KEY)
+        if text is None and packed is not None:
+            text = gzip.decompress(base64.b64decode(packed)).decode("utf-8")
+        if text is None:
+            return None
+        try:
+            journal = json.loads(text)
+        except ValueError:
+            logger.warning("journal ConfigMap %s/%s is not JSON", namespace, name)
+            return None
+        return journal if isinstance(journal, dict) else None
+
+    async def create_configmap(self, configmap: Mapping[str, Any]) -> None:
+        """Create a ConfigMap; one left by an interrupted start of the same run is kept."""
+        namespace = configmap["metadata"]["namespace"]
+        try:
+            await self._core.create_namespaced_config_map(
+                namespace, cast(Any, dict(configmap)), field_manager=FIELD_MANAGER
+            )
+        except ApiException as exc:
+            if exc.status != 409:
+                raise
+
+    async def list_configmaps(self, namespace: str, scenario: str) -> list[Body]:
+        """List the ConfigMaps of the scenario's runs (experiments and journals), metadata only."""
+        found = await self._core.list_namespaced_config_map(
+            namespace, label_selector=f"{names.LABEL_SCENARIO}={scenario}"
+        )
+        return [{"metadata": self._plain(item.metadata)} for item in found.items]
+
+    async def delete_configmap(self, namespace: str, name: str) -> None:
+        """Delete a ConfigMap if it exists."""
+        try:
+            await self._core.delete_namespaced_config_map(name, namespace)
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+
+    # --- events -----------------------------------------------------------------------
+
+    async def post_event(
+        self, scenario: Mapping[str, Any], *, warning: bool, reason: str, message: str
+    ) -> None:
+        """Record an Event on the scenario for its user; a failure to do so is only logged."""
+        meta = scenario["metadata"]
+        now = datetime.now(UTC)
+        event = client.CoreV1Event(
+            metadata=client.V1ObjectMeta(
+                name=f"{meta['name']}.{secrets.token_hex(8)}", namespace=meta["namespace"]
+            ),
+            involved_object=client.V1ObjectReference(
+                api_version=f"{names.GROUP}/{names.VERSION}",
+                kind=names.KIND,
+                name=meta["name"],
+                namespace=meta["namespace"],
+                uid=meta.get("uid"),
+                resource_version=meta.get("resourceVersion"),
+            ),
+            type="Warning" if warning else "Normal",
+            reason=reason,
+            message=message[:1024],
+            source=client.V1EventSource(component=FIELD_MANAGER),
+            reporting_component=FIELD_MANAGER,
+            reporting_instance=REPORTING_INSTANCE,
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+        )
+        try:
+            await self._core.create_namespaced_event(meta["namespace"], event)
+        except ApiException as exc:
+            logger.warning("could not post event %s on %s: %s", reason, meta["name"], exc.reason)

@@ -1,0 +1,393 @@
+"""What the operator does about a scenario: start runs, follow them, stop them.
+
+Every decision is taken on state read fresh from the API (the scenario and its Jobs),
+never on memory, so a restarted operator carries on where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from . import metrics, names, runs
+from .config import Config
+from .errors import RetryLaterError
+from .experiment_source import (
+    Catalog,
+    ConfigMapNotFoundError,
+    ResolvedExperiment,
+    builtin_catalog,
+    resolve_experiment,
+    source_field,
+    validate_experiment,
+)
+from .job_builder import RUNNER_CONTAINER, ScenarioRef, build_run, configuration_overrides
+from .kube import Kube
+from .spec import InvalidSpecError, ScenarioSpec, check_scenario_name, parse_spec
+from .status import (
+    RunInfo,
+    finished_patch,
+    invalid_patch,
+    is_recorded,
+    observed,
+    pending_patch,
+    run_record,
+    started_patch,
+)
+
+Logger = logging.Logger | logging.LoggerAdapter[logging.Logger]
+Body = Mapping[str, Any]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Context:
+    """What every handler needs: the configuration and the API client."""
+
+    config: Config
+    kube: Kube
+    catalog: Catalog = field(default=builtin_catalog)
+
+
+class RunsStillStoppingError(RetryLaterError):
+    """The scenario is being deleted and its run's Job has not gone yet."""
+
+    delay = 2.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Prepared:
+    spec: ScenarioSpec
+    experiment: ResolvedExperiment
+
+
+def now_rfc3339() -> str:
+    """Give the current time as the API's ``date-time`` (whole seconds, UTC)."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _meta(body: Body) -> Mapping[str, Any]:
+    meta: Mapping[str, Any] = body.get("metadata") or {}
+    return meta
+
+
+def _ref(scenario: Body) -> ScenarioRef:
+    meta = _meta(scenario)
+    return ScenarioRef(name=meta["name"], namespace=meta["namespace"], uid=meta["uid"])
+
+
+# --- starting runs ----------------------------------------------------------------------
+
+
+async def handle_reconcile_scenario(
+    ctx: Context, *, namespace: str, name: str, logger: Logger
+) -> None:
+    """Start a run if the scenario asks for one (created, spec changed, rerun) and none runs.
+
+    A trigger that arrives during a run stays pending in the API state (generation or
+    annotation ahead of what was observed) and is taken up when that run's Job ends.
+    """
+    scenario = await ctx.kube.get_scenario(namespace, name)
+    if scenario is None or runs.is_deleting(scenario):
+        return
+    jobs = await ctx.kube.list_jobs(namespace, name)
+    trigger = runs.pending_trigger(scenario, jobs)
+    if trigger is None:
+        return
+    busy = runs.active_jobs(jobs)
+    if busy:
+        job = _meta(busy[0]).get("name")
+        logger.info("a %s trigger waits for the run underway (Job %s)", trigger, job)
+        return
+    await _start_run(ctx, scenario=scenario, jobs=jobs, trigger=trigger, logger=logger)
+
+
+async def handle_schedule_tick(ctx: Context, *, namespace: str, name: str, logger: Logger) -> None:
+    """Start the scheduled run if a cron tick fell since the last one (skip if one runs)."""
+    scenario = await ctx.kube.get_scenario(namespace, name)
+    if scenario is None or runs.is_deleting(scenario):
+        return
+    try:
+        spec = parse_spec(scenario.get("spec"))
+    except InvalidSpecError:
+        return  # the change handler has already said so in the status
+    if not spec.schedule or spec.suspend:
+        return
+    status = scenario.get("status") or {}
+    last = _parse_time(status.get("lastScheduleTime") or _meta(scenario)["creationTimestamp"])
+    now = datetime.now(UTC)
+    if not runs.schedule_due(spec.schedule, last, now):
+        return
+    stamp = {"lastScheduleTime": now_rfc3339()}
+    jobs = await ctx.kube.list_jobs(namespace, name)
+    busy = runs.active_jobs(jobs)
+    if busy:
+        # concurrencyPolicy Forbid: the tick is skipped, not queued.
+        await ctx.kube.update_status(namespace, name, lambda _: stamp)
+        job = _meta(busy[0]).get("name")
+        logger.info("schedule tick skipped: Job %s is still running", job)
+        await ctx.kube.post_event(
+            scenario,
+            warning=False,
+            reason="ScheduleSkipped",
+            message=f"a scheduled run was skipped: Job {job} is still running",
+        )
+        return
+    try:
+        await _start_run(
+            ctx, scenario=scenario, jobs=jobs, trigger="schedule", logger=logger, extra=stamp
+        )
+    except InvalidSpecError:
+        await ctx.kube.update_status(namespace, name, lambda _: stamp)
+        raise
+
+
+async def _start_run(
+    ctx: Context,
+    *,
+    scenario: Body,
+    jobs: list[dict[str, Any]],
+    trigger: str,
+    logger: Logger,
+    extra: Mapping[str, Any] | None = None,
+) -> None:
+    ref = _ref(scenario)
+    generation = int(_meta(scenario).get("generation") or 0)
+    rerun = runs.annotations_of(scenario).get(names.ANNOTATION_RERUN, "")
+    prepared = await _prepare(ctx, scenario, generation=generation, rerun=rerun, logger=logger)
+    if prepared.spec.suspend:
+        message = f"suspended: the {trigger} trigger starts no run"
+        await ctx.kube.update_status(
+            ref.namespace,
+            ref.name,
+            lambda _: {**observed(generation, rerun), "message": message, **(extra or {})},
+        )
+        logger.info("%s", message)
+        return
+    run = runs.next_run(scenario.get("status"), jobs)
+    objects = build_run(
+        scenario=ref,
+        run=run,
+        spec=prepared.spec,
+        experiment=prepared.experiment,
+        config=ctx.config,
+        trigger=trigger,
+        annotations=runs.job_annotations(generation, rerun),
+    )
+    if objects.configmap is not None:
+        await ctx.kube.create_configmap(objects.configmap)
+    job = names.job_name(ref.name, run)
+    if not await ctx.kube.create_job(objects.job):
+        logger.info("Job %s exists already: another trigger started run %s", job, run)
+        return
+    metrics.RUNS_STARTED.labels(namespace=ref.namespace, trigger=trigger).inc()
+    metrics.job_seen(f"{ref.namespace}/{job}", active=True)
+    now = now_rfc3339()
+
+    def mark_started(fresh: Body) -> dict[str, Any]:
+        status = fresh.get("status")
+        if is_recorded(status, run):  # it finished before we got here
+            return {**observed(generation, rerun), **(extra or {})}
+        patch = started_patch(
+            status,
+            run=run,
+            job=job,
+            trigger=trigger,
+            now=now,
+            experiment=prepared.experiment.label,
+            generation=generation,
+            rerun=rerun,
+        )
+        return {**patch, **(extra or {})}
+
+    await ctx.kube.update_status(ref.namespace, ref.name, mark_started)
+    logger.info("run %s started (%s): Job %s", run, trigger, job)
+    await ctx.kube.post_event(
+        scenario,
+        warning=False,
+        reason="RunStarted",
+        message=f"run {run} started ({trigger}): Job {job}, experiment {prepared.experiment.label}",
+    )
+
+
+async def _prepare(
+    ctx: Context, scenario: Body, *, generation: int, rerun: str, logger: Logger
+) -> _Prepared:
+    """Parse, resolve and validate; an invalid spec ends here with its status written."""
+    ref = _ref(scenario)
+    label: str | None = None
+    try:
+        check_scenario_name(ref.name)
+        spec = parse_spec(scenario.get("spec"))
+        label = spec.experiment.name
+        data = None
+        if spec.experiment.config_map_ref is not None:
+            data = await ctx.kube.get_configmap_data(
+                ref.namespace, spec.experiment.config_map_ref.name
+            )
+        experiment = resolve_experiment(spec.experiment, configmap_data=data, catalog=ctx.catalog)
+        label = experiment.label
+        await asyncio.to_thread(
+            validate_experiment,
+            experiment,
+            configuration=configuration_overrides(spec, ref.namespace),
+            field=source_field(spec.experiment),
+        )
+    except InvalidSpecError as exc:
+        message = str(exc)
+        await ctx.kube.update_status(
+            ref.namespace,
+            ref.name,
+            lambda fresh: invalid_patch(
+                fresh.get("status"),
+                message=message,
+                now=now_rfc3339(),
+                generation=generation,
+                rerun=rerun,
+                experiment=label,
+            ),
+        )
+        metrics.INVALID_SPECS.inc()
+        logger.warning("invalid spec: %s", message)
+        await ctx.kube.post_event(scenario, warning=True, reason="InvalidSpec", message=message)
+        raise
+    except ConfigMapNotFoundError as exc:
+        waiting = str(exc)
+        await ctx.kube.update_status(
+            ref.namespace,
+            ref.name,
+            lambda fresh: pending_patch(fresh.get("status"), message=waiting, now=now_rfc3339()),
+        )
+        logger.info("%s", waiting)
+        raise
+    return _Prepared(spec=spec, experiment=experiment)
+
+
+# --- following runs ---------------------------------------------------------------------
+
+
+async def handle_follow_job(ctx: Context, *, job: Body, logger: Logger) -> None:
+    """When a run's Job has ended, write its outcome into the scenario (once)."""
+    meta = _meta(job)
+    namespace, job_name = meta["namespace"], meta["name"]
+    labels = runs.labels_of(job)
+    scenario_name, run = labels.get(names.LABEL_SCENARIO), labels.get(names.LABEL_RUN)
+    finished = runs.is_finished(job)
+    metrics.job_seen(f"{namespace}/{job_name}", active=not finished and not runs.is_deleting(job))
+    if not finished or not scenario_name or not run:
+        return
+    scenario = await ctx.kube.get_scenario(namespace, scenario_name)
+    if scenario is None:
+        return
+    recorded = is_recorded(scenario.get("status"), run)
+    if not recorded:
+        await _record_run(ctx, scenario=scenario, job=job, run=run, logger=logger)
+    if not recorded or runs.maybe_pending(scenario):
+        await handle_reconcile_scenario(ctx, namespace=namespace, name=scenario_name, logger=logger)
+
+
+async def _record_run(ctx: Context, *, scenario: Body, job: Body, run: str, logger: Logger) -> None:
+    ref = _ref(scenario)
+    job_name = _meta(job)["name"]
+    journal_name = names.journal_configmap_name(ref.name, run)
+    journal = await ctx.kube.read_journal(ref.namespace, journal_name)
+    termination = None
+    if journal is None or not runs.job_outcome(job, None).succeeded:
+        termination = await ctx.kube.termination_message(ref.namespace, job_name, RUNNER_CONTAINER)
+    outcome = runs.job_outcome(job, termination)
+    info = RunInfo(
+        run=run,
+        job=job_name,
+        trigger=runs.annotations_of(job).get(names.ANNOTATION_TRIGGER, ""),
+        journal_configmap=journal_name,
+    )
+    record = run_record(info=info, journal=journal, outcome=outcome)
+    limit = _history_limit(scenario)
+    dropped: list[str] = []
+
+    def mark_finished(fresh: Body) -> dict[str, Any] | None:
+        status = fresh.get("status")
+        if is_recorded(status, run):
+            return None
+        patch, gone = finished_patch(status, record=record, history_limit=limit, now=now_rfc3339())
+        dropped[:] = gone
+        return patch
+
+    stored = await ctx.kube.update_status(ref.namespace, ref.name, mark_finished)
+    if stored is None:
+        return
+    verdict = record["verdict"]
+    metrics.run_finished(ref.namespace, verdict, record.get("durationSeconds"))
+    logger.info("run %s finished: %s (%s)", run, verdict, record.get("message", ""))
+    await ctx.kube.post_event(
+        scenario,
+        warning=verdict != "Pass",
+        reason="RunFinished",
+        message=f"run {run} finished with verdict {verdict}: {record.get('message', '')}",
+    )
+    await _prune(ctx, stored, dropped=dropped, logger=logger)
+
+
+def _history_limit(scenario: Body) -> int:
+    try:
+        return parse_spec(scenario.get("spec")).history_limit
+    except InvalidSpecError:
+        raw = (scenario.get("spec") or {}).get("historyLimit")
+        return raw if isinstance(raw, int) and raw > 0 else 10
+
+
+async def _prune(ctx: Context, scenario: Body, *, dropped: list[str], logger: Logger) -> None:
+    """Delete the Jobs and ConfigMaps of runs that fell out of the history."""
+    ref = _ref(scenario)
+    history = (scenario.get("status") or {}).get("history") or []
+    kept = [str(entry.get("id")) for entry in history]
+    jobs = await ctx.kube.list_jobs(ref.namespace, ref.name)
+    active = [run for run in (runs.run_of(job) for job in runs.active_jobs(jobs)) if run]
+    for job in runs.runs_to_prune(kept, active, jobs):
+        if not runs.is_deleting(job):
+            await ctx.kube.delete_job(ref.namespace, _meta(job)["name"], foreground=False)
+    configmaps = await ctx.kube.list_configmaps(ref.namespace, ref.name)
+    doomed = {_meta(cm)["name"] for cm in runs.runs_to_prune(kept, active, configmaps)}
+    for run in dropped:  # by name too: the runner's journal may carry no run label
+        doomed.add(names.journal_configmap_name(ref.name, run))
+        doomed.add(names.experiment_configmap_name(ref.name, run))
+    for name in sorted(doomed):
+        await ctx.kube.delete_configmap(ref.namespace, name)
+    if dropped:
+        logger.info("history trimmed: runs %s deleted", ", ".join(dropped))
+
+
+# --- stopping runs ----------------------------------------------------------------------
+
+
+async def handle_delete_scenario(
+    ctx: Context, *, namespace: str, name: str, logger: Logger
+) -> None:
+    """Stop the run underway before the scenario goes: its rollbacks must play.
+
+    The Job is deleted in the foreground (its pod gets SIGTERM and the runner rolls back);
+    until it is gone the finalizer stays.
+    """
+    jobs = await ctx.kube.list_jobs(namespace, name)
+    waiting = [job for job in jobs if not runs.is_finished(job) or runs.is_deleting(job)]
+    for job in waiting:
+        if not runs.is_deleting(job):
+            logger.info("stopping Job %s: the scenario is being deleted", _meta(job)["name"])
+            await ctx.kube.delete_job(namespace, _meta(job)["name"], foreground=True)
+    if waiting:
+        listed = ", ".join(sorted(_meta(job)["name"] for job in waiting))
+        raise RunsStillStoppingError(f"waiting for Job(s) {listed} to stop and roll back")
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def handle_count_job(event_type: str | None, job: Body) -> None:
+    """Count a Job as an active run until it finishes or goes."""
+    meta = _meta(job)
+    active = event_type != "DELETED" and not runs.is_finished(job)
+    metrics.job_seen(f"{meta.get('namespace')}/{meta.get('name')}", active=active)

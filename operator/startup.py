@@ -1,0 +1,62 @@
+"""Operator start and stop: configuration, API client, Kopf's settings, metrics server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+from prometheus_client import start_http_server
+
+from .config import Config, load_config
+from .kube import Kube
+from .reconcile import Context
+
+MEMO_CONTEXT = "ripple"
+MEMO_CONFIG = "ripple_config"
+MEMO_METRICS = "ripple_metrics_server"
+FINALIZER = "ripple.dev/finalizer"
+
+
+async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:
+    """Load the configuration (once), log in, and tune Kopf for this operator."""
+    config = memo.get(MEMO_CONFIG)
+    if not isinstance(config, Config):
+        config = load_config()
+    # Our own Events only: Kopf would post every handler log line as one.
+    settings.posting.enabled = False
+    # Kopf's bookkeeping stays in annotations; the status belongs to the schema.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage()
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage()
+    settings.persistence.finalizer = FINALIZER
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    memo[MEMO_CONTEXT] = Context(config=config, kube=await Kube.connect())
+    if config.metrics_port:
+        memo[MEMO_METRICS] = start_http_server(config.metrics_port)
+    logging.getLogger(__name__).info(
+        "ripple operator started: image %s, namespaces %s",
+        config.image,
+        ", ".join(config.watch_namespaces) or "all",
+    )
+
+
+async def handle_stop_operator(*, memo: kopf.Memo) -> None:
+    """Close the API client and the metrics endpoint."""
+    context = memo.get(MEMO_CONTEXT)
+    if isinstance(context, Context):
+        await context.kube.close()
+    server: Any = memo.get(MEMO_METRICS)
+    if server is not None:
+        http_server, thread = server
+        await asyncio.to_thread(http_server.shutdown)
+        await asyncio.to_thread(thread.join, 5)
+
+
+def context_of(memo: kopf.Memo) -> Context:
+    """Get the operator's context, set up by :func:`handle_start_operator`."""
+    context = memo.get(MEMO_CONTEXT)
+    if not isinstance(context, Context):
+        raise kopf.TemporaryError("the operator is still starting", delay=1)
+    return context
