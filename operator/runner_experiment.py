@@ -82,22 +82,43 @@ def coerce(key: str, raw: str, default: Any) -> Any:
     """
     if isinstance(default, str) or default is None:
         return raw
-    value = _literal(raw)
-    expected: tuple[type, ...]
-    if isinstance(default, bool):
+    return _checked(key, _literal(raw), default, shown=raw)
+
+
+def conform(key: str, value: Any, default: Any) -> Any:
+    """Check a typed override (from a JSON file) against the default's type.
+
+    Numbers given for a string key become strings (``back_pid: 1234``); a string for a
+    typed key is read as :func:`coerce` reads flags. A mismatch is bad input, found
+    here rather than as an "aborted" run halfway through the method.
+    """
+    if default is None or (isinstance(default, dict) and "type" in default):
+        # no default, or an env/key indirection in the experiment: any override replaces it
+        return value
+    if isinstance(value, str):
+        return coerce(key, value, default)
+    return _checked(key, value, default, shown=json.dumps(value))
+
+
+def _checked(key: str, value: Any, default: Any, *, shown: str) -> Any:
+    """Return ``value`` if its type fits the default's, else raise naming the key."""
+    if isinstance(default, str):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        expected: tuple[type, ...] = (str,)
+    elif isinstance(default, bool):
         expected = (bool,)
     elif isinstance(default, int | float):
         expected = (int, float)
     elif isinstance(default, dict):
-        # an env/key indirection in the experiment: any override replaces it
-        expected = (object,) if "type" in default else (dict,)
+        expected = (dict,)
     elif isinstance(default, list):
         expected = (list,)
     else:
         expected = (object,)
     if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
         wanted = type(default).__name__
-        raise BadExperimentError(f"configuration {key!r} expects {wanted}, got {raw!r}")
+        raise BadExperimentError(f"configuration {key!r} expects {wanted}, got {shown!r}")
     return value
 
 
@@ -121,8 +142,8 @@ def apply_configuration(
 ) -> Experiment:
     """Override keys of the experiment's ``configuration``; unknown keys are refused.
 
-    ``values`` (from a JSON file or the scenario) keep their JSON types; ``assignments``
-    (``key=value`` flags) are coerced to the type of the default and win over ``values``.
+    ``values`` (from a JSON file or the scenario) must match the default's type (see
+    :func:`conform`); ``assignments`` (``key=value`` flags) are coerced to it and win.
     Refusing unknown keys catches typos that Chaos Toolkit would silently ignore;
     ``namespace`` alone is dropped when the experiment has no such key, since the
     operator passes it to every run.
@@ -131,7 +152,9 @@ def apply_configuration(
     if not isinstance(configuration, dict):
         raise BadExperimentError("the experiment's 'configuration' is not an object")
     configuration = dict(configuration)
-    overrides: dict[str, Any] = dict(values or {})
+    overrides = {
+        key: conform(key, value, configuration.get(key)) for key, value in (values or {}).items()
+    }
     for key, raw in (assignments or {}).items():
         overrides[key] = coerce(key, raw, configuration.get(key))
     if "namespace" in overrides and "namespace" not in configuration:

@@ -12,6 +12,7 @@ from ripple_operator.runner_experiment import (
     BadExperimentError,
     apply_configuration,
     coerce,
+    conform,
     load_configuration_file,
     load_experiment,
     parse_assignment,
@@ -135,3 +136,28 @@ def test_malformed_documents_are_reported_not_crashed() -> None:
     experiment["steady-state-hypothesis"] = ["not", "a", "mapping"]
     with pytest.raises(BadExperimentError, match="invalid experiment"):
         validate(experiment)
+
+
+@pytest.mark.parametrize(
+    ("value", "default", "expected"),
+    [(20, 15, 20), ("20", 15, 20), (1234, "0", "1234"), ({"a": "b"}, {"x": "y"}, {"a": "b"})],
+)
+def test_file_values_conform_to_the_default(
+    value: object, default: object, expected: object
+) -> None:
+    assert conform("key", value, default) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "default"), [("soon", 15), (True, 15), ([1], "x"), (3, {"a": "b"})]
+)
+def test_file_values_of_the_wrong_type_are_refused(value: object, default: object) -> None:
+    with pytest.raises(BadExperimentError, match="expects"):
+        conform("key", value, default)
+
+
+def test_a_file_value_of_the_wrong_type_is_bad_input_not_an_aborted_run() -> None:
+    with pytest.raises(BadExperimentError, match="'fault_seconds' expects int"):
+        apply_configuration(
+            load_experiment("middle-service-has-latency"), values={"fault_seconds": "soon"}
+        )
