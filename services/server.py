@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib
 import logging
 import signal
@@ -46,6 +47,9 @@ async def serve(config: ServiceConfig) -> int:
         await runner.cleanup()
         return 1
 
+    # Everything allocated so far lives until exit: keep it out of the collector's
+    # full passes, which otherwise show up as latency spikes under load.
+    gc.freeze()
     signalled = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

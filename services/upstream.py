@@ -17,6 +17,9 @@ OUTCOMES: tuple[Outcome, ...] = ("ok", "timeout", "connect_error", "bad_status",
 
 REQUEST_ID = "X-Request-Id"
 
+#: An answer is under 200 bytes; anything far bigger is not one.
+MAX_BODY = 64 * 1024
+
 
 @dataclass(frozen=True, slots=True)
 class UpstreamResult:
@@ -61,7 +64,11 @@ async def call_upstream(
                         duration=time.perf_counter() - start,
                         reason=messages.bad_status(name, resp.status),
                     )
+                if (resp.content_length or 0) > MAX_BODY:
+                    raise BadBodyError(f"too large: {resp.content_length} bytes")
                 body = await resp.read()
+                if len(body) > MAX_BODY:
+                    raise BadBodyError(f"too large: {len(body)} bytes")
         answer = parse_answer(body)
     except TimeoutError:
         return UpstreamResult(

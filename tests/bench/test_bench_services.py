@@ -1,6 +1,7 @@
 """How fast the chain is: vegeta at rising constant rates against back alone and front.
 
-For each target it finds the highest rate with 100% success and p99 under 50 ms, and
+For each target it finds the highest rate with 100% success and p99 under 50 ms (a failing
+rate is tried twice: the machine is shared), and
 prints p50/p99 at that rate and the front/back ratio, as a table and as JSON. This is
 the baseline every experiment's latency is measured against.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,7 +20,7 @@ import pytest
 from tests.integration.services_procs import ServiceProc, start_service, wait_ready
 
 TOP = Path(__file__).resolve().parents[2]
-RATES = (100, 200, 400, 700, 1000, 1400, 1800, 2300, 3000, 4000, 5000, 6500, 8000)
+RATES = (100, 200, 400, 700, 850, 1000, 1200, 1400, 1800, 2300, 3000, 4000, 5000, 6500, 8000)
 STEP_SECONDS = 4
 P99_LIMIT_MS = 50.0
 
@@ -93,13 +95,17 @@ async def capacity(vegeta_bin: str, target: str, hops: int, url: str, workdir: P
     failing: Step | None = None
     steps: list[Step] = []
     for rate in RATES:
-        step = await attack(vegeta_bin, url, rate, STEP_SECONDS, workdir)
+        # The machine is shared: a failing rate gets a second try before it counts.
+        for attempt in ("", " (retry)"):
+            step = await attack(vegeta_bin, url, rate, STEP_SECONDS, workdir)
+            print(
+                f"  {target:<6} {rate:>5}/s  success {step.success:6.2%}  "
+                f"p50 {step.p50_ms:7.2f} ms  p99 {step.p99_ms:8.2f} ms  "
+                f"{'ok' if step.passed else 'FAIL'}{attempt}"
+            )
+            if step.passed:
+                break
         steps.append(step)
-        print(
-            f"  {target:<6} {rate:>5}/s  success {step.success:6.2%}  "
-            f"p50 {step.p50_ms:7.2f} ms  p99 {step.p99_ms:8.2f} ms  "
-            f"{'ok' if step.passed else 'FAIL'}"
-        )
         if not step.passed:
             failing = step
             break
@@ -118,7 +124,9 @@ async def test_bench_back_and_front(tmp_path: Path) -> None:
     try:
         for service in services:
             await wait_ready(service)
+        load_before = os.getloadavg()[0]
         print(f"\nvegeta constant-rate steps of {STEP_SECONDS}s; pass = 100% success, p99 < 50 ms")
+        print(f"load average before: {load_before:.2f} on {os.cpu_count()} CPUs")
         one_hop = await capacity(vegeta_bin, "back", 1, back.url, tmp_path)
         three_hops = await capacity(vegeta_bin, "front", 3, front.url, tmp_path)
     finally:
@@ -139,6 +147,7 @@ async def test_bench_back_and_front(tmp_path: Path) -> None:
     print(f"front/back at {common}/s: p50 x{p50_ratio:.2f}, p99 x{p99_ratio:.2f}")
     summary = {
         "criteria": {"success": 1.0, "p99_ms_below": P99_LIMIT_MS, "step_seconds": STEP_SECONDS},
+        "machine": {"cpus": os.cpu_count(), "loadavg_before": round(load_before, 2)},
         "back": {k: v for k, v in asdict(one_hop).items() if k != "steps"},
         "front": {k: v for k, v in asdict(three_hops).items() if k != "steps"},
         "ratio_front_back": round(ratio, 3),

@@ -145,7 +145,7 @@ class FakeUpstream:
 
     ``mode`` picks the answer: ``ok`` (valid JSON, value ``value``), ``slow`` (the same
     after ``delay`` seconds), ``garbage`` (not JSON), ``status`` (HTTP 500),
-    ``stalled`` (valid JSON carrying an upstream error).
+    ``stalled`` (valid JSON carrying an upstream error), ``huge`` (100 kB of spaces).
     """
 
     mode: str = "ok"
@@ -172,6 +172,8 @@ class FakeUpstream:
         }
         if self.mode == "garbage":
             return web.Response(text="<html>surprise</html>", content_type="text/html")
+        if self.mode == "huge":
+            return web.Response(body=b" " * 100_000, content_type="application/json")
         if self.mode == "status":
             return web.json_response({"oops": True}, status=500)
         if self.mode == "slow":

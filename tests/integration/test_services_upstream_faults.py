@@ -78,6 +78,7 @@ async def test_slow_upstream_front_answers_in_time_with_last_good_value(
     [
         ("garbage", "bad_body", "front: middle sent a bad body (not JSON)"),
         ("status", "bad_status", "front: middle answered HTTP 500"),
+        ("huge", "bad_body", "front: middle sent a bad body (too large: 100000 bytes)"),
         ("stalled", "ok", "front: middle: back timed out after 1.0s"),
     ],
 )
