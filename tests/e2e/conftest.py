@@ -1,0 +1,150 @@
+"""The product installed by Helm, once per session, and proven gone after ``helm uninstall``.
+
+The session fixture builds the image (``make image`` loads it into the running cluster),
+installs the chart with tests/e2e/data/values.yaml, waits for the operator and the demo
+services, and at the end uninstalls the release and checks that nothing of ripple is left
+(no Job, pod, ConfigMap of a run, NetworkPolicy or NetworkChaos; the CRD stays, as Helm does).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.product import (
+    CHART,
+    DEMO,
+    MANAGED,
+    NAMESPACE,
+    OPERATOR,
+    RELEASE,
+    TOP,
+    VALUES,
+    Product,
+)
+from tests.support.chart import helm
+from tests.support.cluster import Cluster
+from tests.support.poll import PollTimeout, wait_for
+
+IMAGE_TIMEOUT = 30 * 60
+"""A cold image build installs every Python dependency."""
+
+
+def build_and_load_image() -> None:
+    """``make image``: build ripple:dev and load it into the (running) local cluster."""
+    done = subprocess.run(
+        ["make", "--no-print-directory", "image"],
+        cwd=TOP,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=IMAGE_TIMEOUT,
+    )
+    tail = "\n".join(done.stdout.splitlines()[-40:])
+    if done.returncode != 0:
+        pytest.fail(f"make image exited {done.returncode}:\n{tail}", pytrace=False)
+    if "not loaded" in done.stdout:
+        pytest.fail(f"make image did not load ripple:dev into the cluster:\n{tail}", pytrace=False)
+
+
+def release_exists(product: Product) -> bool:
+    """Whether a release of that name is installed in the namespace."""
+    done = subprocess.run(
+        [
+            product.helm_path,
+            f"--kubeconfig={product.cluster.kubeconfig}",
+            "status",
+            RELEASE,
+            "-n",
+            NAMESPACE,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=product.cluster.env(),
+    )
+    return done.returncode == 0
+
+
+def uninstall(product: Product) -> None:
+    """Delete the scenarios while the operator still runs, then ``helm uninstall --wait``."""
+    product.delete_scenarios(timeout=180)
+    product.helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "3m")
+
+
+def leftovers(product: Product) -> dict[str, list[str]]:
+    """What of ripple is still in the release namespace or, for runs, anywhere."""
+    ns = NAMESPACE
+    found = {
+        "pods": product.names("pods", namespace=ns),
+        "jobs (all namespaces)": sorted(
+            f"{j['metadata']['namespace']}/{j['metadata']['name']}"
+            for j in product.cluster.get_json("jobs", "-A", "-l", MANAGED)["items"]
+        ),
+        "configmaps managed by ripple": product.names("configmaps", namespace=ns, selector=MANAGED),
+        "networkpolicies": product.names("networkpolicies", namespace=ns),
+        "networkchaos": product.names("networkchaos", namespace=ns),
+        "deployments": product.names("deployments", namespace=ns),
+        "services": product.names("services", namespace=ns),
+        "serviceaccounts of the release": product.names(
+            "serviceaccounts", namespace=ns, selector=f"app.kubernetes.io/instance={RELEASE}"
+        ),
+        "clusterroles of the release": sorted(
+            r["metadata"]["name"]
+            for r in product.cluster.get_json(
+                "clusterroles", "-l", f"app.kubernetes.io/instance={RELEASE}"
+            )["items"]
+        ),
+    }
+    return {kind: names for kind, names in found.items() if names}
+
+
+@pytest.fixture(scope="session")
+def product(cluster: Cluster) -> Iterator[Product]:
+    """ripple installed by Helm in the local cluster; uninstalled and checked at the end."""
+    build_and_load_image()
+    installed = Product(cluster=cluster, helm_path=helm())
+    if release_exists(installed):  # left by an interrupted session: start clean
+        uninstall(installed)
+    # Helm installs crds/ only on the first install; keep the CRD current as `make demo` does.
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CHART / "crds"))
+    cluster.kubectl(
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/chaosscenarios.ripple.dev",
+    )
+    installed.helm(
+        "upgrade",
+        "--install",
+        RELEASE,
+        str(CHART),
+        "-n",
+        NAMESPACE,
+        "--create-namespace",
+        "--values",
+        str(VALUES),
+        "--wait",
+        "--timeout",
+        "5m",
+    )
+    installed.rollout(OPERATOR, *DEMO)
+    wait_for(installed.operator_pod, timeout=120, interval=1.0, what="a ready operator pod")
+    installed.wait_steady(timeout=120)
+    yield installed
+    uninstall(installed)
+    seen: list[dict[str, list[str]]] = [{}]
+
+    def clean() -> bool:
+        seen[0] = leftovers(installed)
+        return not seen[0]
+
+    try:
+        wait_for(clean, timeout=180, interval=2.0, what="nothing of ripple left")
+    except PollTimeout:
+        pytest.fail(f"left behind after helm uninstall: {seen[0]}", pytrace=False)
+    crds = cluster.kubectl("get", "crd", "chaosscenarios.ripple.dev", check=False)
+    assert crds.returncode == 0, "helm uninstall keeps the CRD (crds/ is never deleted by Helm)"
+    cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)

@@ -1,0 +1,206 @@
+"""The story a user lives through: three built-in scenarios, a fix, and the table that tells it.
+
+One middle replica first: the restart and network-policy scenarios make the steady state
+deviate (front's users see stalled answers and error messages). The latency scenario's
+NetworkChaos object is created and removed, but nothing here injects the delay (no Chaos
+Mesh controller, no netem on these kernels), so its verdict is not asserted. Then
+``helm upgrade --set demo.resilient=true`` and the restart scenario passes.
+The tests run in file order and build on each other.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.product import (
+    CHART,
+    DEMO,
+    NAMESPACE,
+    QUICK,
+    RELEASE,
+    Product,
+    activity_statuses,
+    probe_output,
+    scenario_manifest,
+)
+from tests.support.poll import wait_for
+
+pytestmark = pytest.mark.e2e
+
+LATENCY = "story-latency"
+RESTART = "story-restart"
+NETPOL = "story-netpol"
+NETWORK_CHAOS = "ripple-middle-latency"
+NETWORK_POLICY = "ripple-back-denies-ingress"
+FAULT_SECONDS = 12
+RUN_TIMEOUT = 300
+AGE = re.compile(r"^\d+(\.\d+)?[smhd](\d+[smh])?$")
+
+
+def upgrade(product: Product, resilient: bool) -> None:
+    """``helm upgrade --reuse-values --set demo.resilient=...`` and wait for the rollout."""
+    product.helm(
+        "upgrade",
+        RELEASE,
+        str(CHART),
+        "-n",
+        NAMESPACE,
+        "--reuse-values",
+        "--set",
+        f"demo.resilient={str(resilient).lower()}",
+        "--wait",
+        "--timeout",
+        "5m",
+    )
+    product.rollout(*DEMO)
+
+
+@pytest.fixture(scope="module")
+def story(product: Product) -> Iterator[Product]:
+    """The release with one middle replica (whatever ran before), scenarios removed after."""
+    upgrade(product, resilient=False)
+    product.wait_steady(timeout=90)
+    yield product
+    product.delete_scenarios([LATENCY, RESTART, NETPOL])
+
+
+def load_failures(journal: dict[str, Any]) -> dict[str, Any]:
+    """The load's counts in the steady state checked after the method."""
+    return probe_output(journal, "after", "load-responses-carry-no-error")
+
+
+def test_latency_scenario_creates_and_deletes_networkchaos_no_delay_without_netem(
+    story: Product,
+) -> None:
+    story.apply(
+        scenario_manifest(
+            LATENCY,
+            experiment="middle-service-has-latency",
+            configuration={**QUICK, "fault_seconds": FAULT_SECONDS},
+        )
+    )
+    chaos = wait_for(
+        lambda: (
+            NETWORK_CHAOS in story.names("networkchaos")
+            and story.get("networkchaos", NETWORK_CHAOS)
+        ),
+        timeout=180,
+        interval=0.5,
+        what=f"NetworkChaos {NETWORK_CHAOS} while the run is underway",
+    )
+    assert chaos["spec"]["action"] == "delay"
+    assert chaos["spec"]["delay"]["latency"] == "1500ms"
+    assert "middle" in json.dumps(chaos["spec"]["selector"]), chaos["spec"]["selector"]
+    status = story.wait_run(LATENCY, run=1, timeout=RUN_TIMEOUT)
+    print(f"latency scenario: {status['verdict']}, {status['lastRun'].get('message')}")
+    assert status["phase"] == "Completed", status.get("message")
+    assert status["lastRun"]["status"] == "completed"
+    assert activity_statuses(status["lastRun"]["activities"]) == {
+        "add-latency-to-middle": "succeeded"
+    }
+    assert activity_statuses(status["lastRun"]["rollbacks"]) == {
+        "remove-latency-from-middle": "succeeded"
+    }
+    assert NETWORK_CHAOS not in story.names("networkchaos"), "the rollback deletes it"
+    print(f"steady again after {story.wait_steady():.1f}s")
+
+
+def test_restart_with_one_middle_replica_deviates(story: Product) -> None:
+    story.wait_steady()
+    story.apply(
+        scenario_manifest(
+            RESTART,
+            experiment="middle-service-restarts",
+            configuration={**QUICK, "restart_timeout_seconds": 120},
+        )
+    )
+    status = story.wait_run(RESTART, run=1, timeout=RUN_TIMEOUT)
+    assert status["phase"] == "Completed", status.get("message")
+    assert (status["verdict"], status["deviated"]) == ("Fail", True), status.get("message")
+    assert status["lastRun"]["steadyStateBefore"]["met"] is True
+    assert status["lastRun"]["steadyStateAfter"]["met"] is False
+    counts = load_failures(story.journal(RESTART, 1))
+    print(f"restart, one replica: load after the method: {counts}")
+    assert counts["failures"] > 0
+    assert counts["error_bodies"] + counts["stalled_bodies"] > 0, "front's users saw it"
+    print(f"steady again after {story.wait_steady():.1f}s")
+
+
+def test_network_policy_cut_deviates_and_is_rolled_back(story: Product) -> None:
+    story.wait_steady()
+    story.apply(
+        scenario_manifest(
+            NETPOL,
+            experiment="middle-loses-network-to-back",
+            configuration={**QUICK, "fault_seconds": FAULT_SECONDS},
+        )
+    )
+    policy = wait_for(
+        lambda: (
+            NETWORK_POLICY in story.names("networkpolicies")
+            and story.get("networkpolicy", NETWORK_POLICY)
+        ),
+        timeout=180,
+        interval=0.5,
+        what=f"NetworkPolicy {NETWORK_POLICY} while the run is underway",
+    )
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "back"}
+    status = story.wait_run(NETPOL, run=1, timeout=RUN_TIMEOUT)
+    assert status["phase"] == "Completed", status.get("message")
+    assert (status["verdict"], status["deviated"]) == ("Fail", True), status.get("message")
+    counts = load_failures(story.journal(NETPOL, 1))
+    print(f"network policy: load after the method: {counts}")
+    assert counts["failures"] > 0
+    assert counts["error_bodies"] + counts["stalled_bodies"] > 0, "front's users saw it"
+    assert activity_statuses(status["lastRun"]["rollbacks"]) == {
+        "allow-ingress-to-back-again": "succeeded"
+    }
+    assert NETWORK_POLICY not in story.names("networkpolicies"), "the rollback deletes it"
+    print(f"steady again after {story.wait_steady():.1f}s")
+
+
+def test_resilient_middle_passes_the_restart_scenario(story: Product) -> None:
+    upgrade(story, resilient=True)
+    middle = story.get("deployment", "middle")
+    assert middle["status"].get("readyReplicas") == 2
+    assert "middle" in story.names("poddisruptionbudgets")
+    story.wait_steady()
+    story.rerun(RESTART)
+    status = story.wait_run(RESTART, run=2, timeout=RUN_TIMEOUT)
+    counts = load_failures(story.journal(RESTART, 2))
+    print(f"restart, resilient: load after the method: {counts}")
+    assert status["phase"] == "Completed", status.get("message")
+    assert (status["verdict"], status["deviated"]) == ("Pass", False), status.get("message")
+    assert counts["failures"] == 0
+    history = [(h["id"], h["verdict"]) for h in status["history"]]
+    assert history == [("2", "Pass"), ("1", "Fail")]
+    print(f"steady again after {story.wait_steady():.1f}s")
+
+
+def test_get_chaosscenarios_columns_tell_the_story(story: Product) -> None:
+    table = story.table()
+    print("\n" + story.kubectl("get", "chaosscenarios", "-n", NAMESPACE).stdout)
+    expected = {
+        LATENCY: ("middle-service-has-latency", "1"),
+        RESTART: ("middle-service-restarts", "2"),
+        NETPOL: ("middle-loses-network-to-back", "1"),
+    }
+    for name, (experiment, runs) in expected.items():
+        row = table[name]
+        status = story.status(name)
+        assert row["EXPERIMENT"] == experiment
+        assert row["PHASE"] == "Completed"
+        assert row["VERDICT"] == status["verdict"]
+        assert row["DEVIATED"] == str(status["deviated"]).lower()
+        assert row["RUNS"] == runs
+        assert AGE.match(row["LAST RUN"]), row
+        assert row["DURATION"] == status["lastRun"]["duration"]
+        assert re.match(r"^\d+(\.\d)?s$|^\d+m\d\ds$", row["DURATION"]), row
+        assert AGE.match(row["AGE"]), row
+    assert (table[RESTART]["VERDICT"], table[RESTART]["DEVIATED"]) == ("Pass", "false")
+    assert (table[NETPOL]["VERDICT"], table[NETPOL]["DEVIATED"]) == ("Fail", "true")
