@@ -21,7 +21,9 @@ lint: venv ## ruff, mypy --strict, import contracts, helm lint
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	@if [ -d charts/ripple ]; then hack/tools helm >/dev/null && "$$(hack/tools bindir)/helm" lint charts/ripple; fi
+	@helm=$$(hack/tools helm) && for values in charts/ripple/ci/*-values.yaml; do \
+		"$$helm" lint --strict --quiet charts/ripple --values "$$values" || exit 1; done && \
+		echo "helm lint --strict: charts/ripple clean with every ci/*-values.yaml"
 
 .PHONY: unit
 unit: venv ## pure unit tests
