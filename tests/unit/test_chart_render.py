@@ -125,7 +125,11 @@ def test_resilient_demo_doubles_middle_with_a_budget_and_graceful_shutdown() -> 
     assert rendered.get("Deployment", "front")["spec"]["replicas"] == 1
     delay = float(env_of(only_container(middle))["RIPPLE_SHUTDOWN_DELAY"])
     assert delay == 5
-    assert middle["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > delay
+    # The services drain for up to upstream timeout + 2 s after the delay.
+    assert middle["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > delay + 1 + 2
+    slow = render(values=[ci("resilient")], set_values=["demo.upstreamTimeoutSeconds=30"])
+    grace = slow.get("Deployment", "middle")["spec"]["template"]["spec"]
+    assert grace["terminationGracePeriodSeconds"] > delay + 30 + 2
     pdb = rendered.get("PodDisruptionBudget", "middle")
     assert pdb["spec"]["minAvailable"] == 1
     assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "middle"
