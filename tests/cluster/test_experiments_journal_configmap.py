@@ -1,0 +1,125 @@
+"""The runner stores the journal in a ConfigMap owned by its ChaosScenario, in the real API."""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from ripple_operator.runner_journal import read_journal_configmap
+
+from tests.cluster.experiments_support import CRD, start_run
+from tests.support.cluster import Cluster, KubectlError
+from tests.support.poll import wait_for
+
+pytestmark = pytest.mark.cluster
+
+EXPERIMENT: dict[str, Any] = {
+    "title": "nothing but a journal",
+    "description": "An experiment without hypothesis nor fault: only its journal matters here.",
+    "configuration": {"padding": ""},
+    "method": [],
+}
+
+
+@pytest.fixture(scope="module")
+def crd(cluster: Cluster) -> None:
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
+    cluster.kubectl(
+        "wait", "--for=condition=Established", "crd/chaosscenarios.ripple.dev", "--timeout=60s"
+    )
+
+
+def create_scenario(cluster: Cluster, namespace: str, name: str) -> str:
+    """A suspended scenario (no operator starts runs for it); returns its uid."""
+    scenario = {
+        "apiVersion": "ripple.dev/v1alpha1",
+        "kind": "ChaosScenario",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"experiment": {"name": "smoke"}, "suspend": True},
+    }
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump(scenario))
+    uid: str = cluster.get_json("chaosscenario", name, "-n", namespace)["metadata"]["uid"]
+    return uid
+
+
+def write_experiment(tmp_path: Path, padding: int = 0) -> Path:
+    # random letters do not compress much: a large padding keeps the journal large gzipped
+    text = "".join(random.Random(11).choices(string.ascii_letters, k=padding))
+    path = tmp_path / "experiment.json"
+    path.write_text(json.dumps({**EXPERIMENT, "configuration": {"padding": text}}))
+    return path
+
+
+def test_journal_configmap_is_owned_by_the_scenario_and_goes_with_it(
+    cluster: Cluster, namespace: str, crd: None, tmp_path: Path
+) -> None:
+    uid = create_scenario(cluster, namespace, "owner")
+    run = start_run(
+        cluster,
+        tmp_path,
+        str(write_experiment(tmp_path)),
+        "--scenario", "owner", "--namespace", namespace, "--run", "7",
+    )  # fmt: skip
+    assert run.wait() == 0, run.log_text()
+    configmap = cluster.get_json("configmap", "owner-7-journal", "-n", namespace)
+    assert configmap["metadata"]["labels"] == {
+        "ripple.dev/scenario": "owner",
+        "ripple.dev/run": "7",
+        "app.kubernetes.io/managed-by": "ripple",
+    }
+    owners = configmap["metadata"]["ownerReferences"]
+    assert [(o["apiVersion"], o["kind"], o["name"], o["uid"]) for o in owners] == [
+        ("ripple.dev/v1alpha1", "ChaosScenario", "owner", uid)
+    ]
+    assert set(configmap["data"]) == {"journal.json"}
+    assert read_journal_configmap(configmap) == run.journal()
+    assert run.journal()["status"] == "completed"
+    assert run.summary() == {"status": "completed", "deviated": False, "verdict": "Pass"}
+
+    cluster.kubectl("delete", "chaosscenario", "owner", "-n", namespace)
+
+    def collected() -> bool:
+        try:
+            cluster.kubectl("get", "configmap", "owner-7-journal", "-n", namespace)
+        except KubectlError as exc:
+            return "NotFound" in str(exc)
+        return False
+
+    wait_for(collected, timeout=120, what="the garbage collector deleting the journal")
+
+
+def test_a_large_journal_is_stored_gzipped(
+    cluster: Cluster, namespace: str, crd: None, tmp_path: Path
+) -> None:
+    create_scenario(cluster, namespace, "big")
+    run = start_run(
+        cluster,
+        tmp_path,
+        str(write_experiment(tmp_path, padding=600 * 1024)),
+        "--scenario", "big", "--namespace", namespace, "--run", "1",
+    )  # fmt: skip
+    assert run.wait() == 0, run.log_text()
+    configmap = cluster.get_json("configmap", "big-1-journal", "-n", namespace)
+    assert "data" not in configmap
+    assert set(configmap["binaryData"]) == {"journal.json.gz"}
+    assert read_journal_configmap(configmap) == run.journal()
+
+
+def test_no_journal_configmap_for_a_scenario_that_is_gone(
+    cluster: Cluster, namespace: str, crd: None, tmp_path: Path
+) -> None:
+    run = start_run(
+        cluster,
+        tmp_path,
+        str(write_experiment(tmp_path)),
+        "--scenario", "ghost", "--namespace", namespace, "--run", "1",
+    )  # fmt: skip
+    assert run.wait() == 0, run.log_text()
+    assert "is gone: journal not stored" in run.log_text()
+    listed = cluster.get_json("configmaps", "-n", namespace, "-l", "ripple.dev/scenario=ghost")
+    assert listed["items"] == []
