@@ -48,6 +48,12 @@ def has_schedule(spec: kopf.Spec, **_: Any) -> bool:
     return bool(spec.get("schedule"))
 
 
+@kopf.on.login()
+def log_in(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """Log in from the pod's service account, else from $KUBECONFIG (read now)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+
+
 @kopf.on.startup()
 async def start_operator(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Load the configuration, log in, tune Kopf."""

@@ -1,0 +1,257 @@
+"""Helpers of the operator tests: the runner's account, the demo services, the operator."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kopf.testing import KopfRunner
+
+from tests.support.cluster import Cluster
+from tests.support.poll import wait_for
+
+TOP = Path(__file__).resolve().parents[2]
+CRD = TOP / "crds" / "chaosscenarios.ripple.dev.yaml"
+IMAGE = os.environ.get("RIPPLE_IMAGE", "ripple:dev")
+RUNNER_ACCOUNT = "ripple-runner"
+
+# What the chart's runner Role grants, for the test namespace's runner account.
+RUNNER_RBAC = f"""
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: {RUNNER_ACCOUNT}}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: {RUNNER_ACCOUNT}}}
+rules:
+  - apiGroups: [""]
+    resources: [pods]
+    verbs: [get, list, watch, delete]
+  - apiGroups: [apps]
+    resources: [deployments]
+    verbs: [get, list]
+  - apiGroups: [""]
+    resources: [configmaps]
+    verbs: [create, get, update, patch]
+  - apiGroups: [ripple.dev]
+    resources: [chaosscenarios]
+    verbs: [get]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: {RUNNER_ACCOUNT}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {RUNNER_ACCOUNT}}}
+subjects: [{{kind: ServiceAccount, name: {RUNNER_ACCOUNT}}}]
+"""
+
+
+def operator_env(cluster: Cluster) -> dict[str, str]:
+    """The environment the operator runs with in these tests."""
+    return {
+        "KUBECONFIG": str(cluster.kubeconfig),
+        "RIPPLE_IMAGE": IMAGE,
+        "RIPPLE_IMAGE_PULL_POLICY": "Never",
+        "RIPPLE_RUNNER_SERVICE_ACCOUNT": RUNNER_ACCOUNT,
+        "RIPPLE_METRICS_PORT": "0",
+        "RIPPLE_LIVENESS_PORT": "0",
+        "RIPPLE_LOG_FORMAT": "json",
+        "RIPPLE_TERMINATION_GRACE_SECONDS": "30",
+    }
+
+
+@contextmanager
+def kopf_operator(namespace: str) -> Iterator[KopfRunner]:
+    """The operator in-process under KopfRunner, watching only the test's namespace.
+
+    The caller sets the environment (``operator_env``) first, e.g. with monkeypatch.
+    """
+    args = ["run", "--standalone", "--namespace", namespace, "-m", "ripple_operator.handlers"]
+    with KopfRunner(args, timeout=60) as runner:
+        yield runner
+    assert runner.exit_code == 0, runner.output
+    assert runner.exception is None, runner.output
+
+
+@contextmanager
+def process_operator(
+    cluster: Cluster, namespace: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``ripple operator`` as a real process (so a test can SIGKILL it)."""
+    env = {**os.environ, **operator_env(cluster)}
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ripple_operator.cli", "operator", "--namespace", namespace],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        try:
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+def apply(cluster: Cluster, namespace: str, manifest: dict[str, Any] | str) -> None:
+    """``kubectl apply`` a manifest (dict or YAML text) into the namespace."""
+    text = manifest if isinstance(manifest, str) else yaml.safe_dump(manifest)
+    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=text)
+
+
+def scenario(name: str, spec: dict[str, Any], **annotations: str) -> dict[str, Any]:
+    """A ChaosScenario manifest."""
+    meta: dict[str, Any] = {"name": name}
+    if annotations:
+        meta["annotations"] = annotations
+    return {
+        "apiVersion": "ripple.dev/v1alpha1",
+        "kind": "ChaosScenario",
+        "metadata": meta,
+        "spec": spec,
+    }
+
+
+def get_scenario(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
+    """The scenario as stored now."""
+    found: dict[str, Any] = cluster.get_json("chaosscenario", name, "-n", namespace)
+    return found
+
+
+def status_of(cluster: Cluster, namespace: str, name: str) -> dict[str, Any]:
+    """The scenario's status (empty before the operator wrote one)."""
+    return dict(get_scenario(cluster, namespace, name).get("status") or {})
+
+
+def wait_for_status(
+    cluster: Cluster, namespace: str, name: str, *, timeout: float, what: str, **expected: Any
+) -> dict[str, Any]:
+    """Poll the scenario until its status has every ``expected`` key/value; return it."""
+
+    def probe() -> dict[str, Any] | None:
+        status = status_of(cluster, namespace, name)
+        return status if all(status.get(k) == v for k, v in expected.items()) else None
+
+    return wait_for(probe, timeout=timeout, interval=0.5, what=f"{name}: {what}")
+
+
+def jobs_of(cluster: Cluster, namespace: str, name: str) -> list[dict[str, Any]]:
+    """The Jobs of a scenario's runs."""
+    found = cluster.get_json("jobs", "-n", namespace, "-l", f"ripple.dev/scenario={name}")
+    return list(found["items"])
+
+
+def events_of(cluster: Cluster, namespace: str, name: str, reason: str) -> list[dict[str, Any]]:
+    """Events on the scenario with this reason."""
+    selector = f"involvedObject.name={name},reason={reason}"
+    found = cluster.get_json("events", "-n", namespace, "--field-selector", selector)
+    return list(found["items"])
+
+
+def quick_experiment(*, seconds: int = 0, title: str = "quick check") -> dict[str, Any]:
+    """An inline experiment needing nothing but the runner: a probe, a pause, a rollback."""
+    exists = {
+        "type": "probe",
+        "name": "tmp-is-a-directory",
+        "tolerance": True,
+        "provider": {
+            "type": "python",
+            "module": "os.path",
+            "func": "exists",
+            "arguments": {"path": "/tmp"},
+        },
+    }
+    wait = {**exists, "name": "wait-a-little", "pauses": {"after": seconds}}
+    wait.pop("tolerance")
+    return {
+        "title": title,
+        "description": "runs in the runner alone, for the operator's tests",
+        "steady-state-hypothesis": {"title": "/tmp is there", "probes": [exists]},
+        "method": [wait],
+        "rollbacks": [{**exists, "name": "look-again"}],
+    }
+
+
+def deploy_demo(cluster: Cluster, namespace: str) -> None:
+    """front -> middle -> back from the ripple image, as the chart deploys them; wait ready."""
+    upstreams = {"front": "http://middle:8080/", "middle": "http://back:8080/", "back": ""}
+    docs: list[dict[str, Any]] = []
+    for role, upstream in upstreams.items():
+        labels = {"app.kubernetes.io/name": role}
+        args = ["service", "--role", role] + (["--upstream", upstream] if upstream else [])
+        docs.append(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": role, "labels": labels},
+                "spec": {
+                    "replicas": 1,
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {
+                            "automountServiceAccountToken": False,
+                            "containers": [
+                                {
+                                    "name": role,
+                                    "image": IMAGE,
+                                    "imagePullPolicy": "Never",
+                                    "args": args,
+                                    "env": [{"name": "RIPPLE_PORT", "value": "8080"}],
+                                    "ports": [{"name": "http", "containerPort": 8080}],
+                                    "readinessProbe": {
+                                        "httpGet": {"path": "/readyz", "port": "http"},
+                                        "periodSeconds": 1,
+                                    },
+                                    "resources": {"requests": {"cpu": "10m", "memory": "48Mi"}},
+                                }
+                            ],
+                        },
+                    },
+                },
+            }
+        )
+        docs.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": role, "labels": labels},
+                "spec": {
+                    "selector": labels,
+                    "ports": [{"name": "http", "port": 8080, "targetPort": "http"}],
+                },
+            }
+        )
+    apply(cluster, namespace, yaml.safe_dump_all(docs))
+    for role in upstreams:
+        cluster.kubectl(
+            "rollout",
+            "status",
+            f"deployment/{role}",
+            "-n",
+            namespace,
+            "--timeout=180s",
+            timeout=200,
+        )
+
+
+def json_records(text: str) -> list[dict[str, Any]]:
+    """The JSON log records in an operator's output (other lines ignored)."""
+    records = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    return records
