@@ -87,8 +87,7 @@ def ran_to_end(journal: Mapping[str, Any] | None) -> bool:
     """
     if not journal or journal.get("status") != "completed":
         return False
-    before = (journal.get("steady_states") or {}).get("before")
-    return not (isinstance(before, Mapping) and before.get("steady_state_met") is False)
+    return not _not_steady_before(journal)
 
 
 def prepare_kubernetes_environment(environ: dict[str, str] | None = None) -> None:
@@ -262,6 +261,8 @@ def execute(request: RunRequest) -> int:
     signal_name = runner_interrupt.interrupted_by()
     if journal is not None and signal_name and message is None:
         message = f"interrupted by {signal_name}; rollbacks played: {_rollback_count(journal)}"
+    if journal is not None and message is None and _not_steady_before(journal):
+        message = "the steady state did not hold before the method: nothing was injected"
     delivered = deliver(journal, request.destination, message=message)
     signal.signal(signal.SIGTERM, previous)
     status = journal.get("status") if journal else None
@@ -269,6 +270,11 @@ def execute(request: RunRequest) -> int:
         "run finished: status=%s deviated=%s", status, bool(journal and journal.get("deviated"))
     )
     return 0 if ran_to_end(journal) and delivered else 1
+
+
+def _not_steady_before(journal: Mapping[str, Any]) -> bool:
+    before = (journal.get("steady_states") or {}).get("before")
+    return isinstance(before, Mapping) and before.get("steady_state_met") is False
 
 
 def _rollback_count(journal: Mapping[str, Any]) -> int:

@@ -203,6 +203,9 @@ def test_no_load_data_is_never_a_steady_state(chain: Chain, vegeta: str, tmp_pat
     assert before["steady_state_met"] is False
     assert probe_output(journal, "before", LOAD)["file_found"] is False
     assert journal["run"] == []
+    summary = runner.summary()
+    assert (summary["status"], summary["verdict"]) == ("completed", "Error")
+    assert "did not hold before the method" in summary["message"]
 
 
 def test_a_crash_inside_chaoslib_still_plays_the_rollbacks(

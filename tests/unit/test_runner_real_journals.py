@@ -44,6 +44,7 @@ def test_a_steady_state_not_met_before_the_method_did_not_run_to_its_end() -> No
     assert document["steady_states"]["before"]["steady_state_met"] is False
     assert document["run"] == []
     assert not ran_to_end(document)
+    assert verdict_of(document) == "Error", "nothing was tested"
 
 
 def test_the_deviated_journal_carries_the_counts() -> None:
