@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.support.chart import CHART, CI_VALUES, Manifest, render, to_yaml
-from tests.support.cluster import Cluster
+from tests.support.chart import CHART, CI_VALUES, Manifest, helm, render, to_yaml
+from tests.support.cluster import CONTEXT, Cluster
 from tests.support.poll import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -124,3 +125,36 @@ def test_the_dry_run_refuses_what_the_server_would_refuse(
     )
     assert done.returncode != 0
     assert "exactly one of experiment.name" in done.stderr
+
+
+@pytest.mark.usefixtures("crd_established")
+def test_install_notes_say_what_to_run_next(cluster: Cluster, namespace: str) -> None:
+    """``helm install --dry-run=server`` against the real server, and the NOTES it prints."""
+    done = subprocess.run(
+        [
+            helm(),
+            f"--kubeconfig={cluster.kubeconfig}",
+            f"--kube-context={CONTEXT}",
+            "install",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            namespace,
+            "--dry-run=server",
+            "--set",
+            f"demo.nodePort.port={free_node_port(cluster)}",
+            "--set",
+            f"operator.watchNamespaces={{{namespace}}}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=cluster.env(),
+    )
+    assert done.returncode == 0, done.stderr
+    notes = done.stdout[done.stdout.index("NOTES:") :]
+    assert f"serves ChaosScenarios in {namespace}" in notes
+    assert f"kubectl -n {namespace} rollout status deployment/{RELEASE}-ripple" in notes
+    assert f"kubectl -n {namespace} get chaosscenarios --watch" in notes
+    assert "expect middle-service-restarts to Fail" in notes
+    assert "<scenario>-<run>-journal" in notes
