@@ -6,6 +6,8 @@
 #   --build-arg GO_IMAGE=ripple-base/golang:1.26-bookworm
 #   --build-arg PYTHON_IMAGE=ripple-base/python:3.11-bookworm
 # Build with --network host where the module proxy and PyPI sit behind a local proxy.
+# Works with the classic builder and BuildKit alike (no RUN --mount: Debian's docker.io
+# has no buildx); layer order keeps rebuilds fast: dependencies before the source.
 ARG GO_IMAGE=golang:1.26-bookworm
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
