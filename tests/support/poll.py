@@ -10,7 +10,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-class PollTimeout(AssertionError):
+class PollTimeout(AssertionError):  # noqa: N818 - reads as a test failure
     """The condition did not hold before the deadline; carries the last value seen."""
 
 
@@ -33,7 +33,7 @@ def wait_for(
             if value:
                 return value
             last = value
-        except Exception as exc:  # noqa: BLE001 - reported on timeout
+        except Exception as exc:  # reported on timeout
             last = exc
         if time.monotonic() >= deadline:
             raise PollTimeout(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
@@ -43,7 +43,7 @@ def wait_for(
 async def async_wait_for(
     probe: Callable[[], Awaitable[T | None]],
     *,
-    timeout: float,
+    timeout: float,  # noqa: ASYNC109 - a polling deadline, not an I/O timeout
     interval: float = 0.2,
     what: str = "condition",
 ) -> T:
@@ -56,7 +56,7 @@ async def async_wait_for(
             if value:
                 return value
             last = value
-        except Exception as exc:  # noqa: BLE001 - reported on timeout
+        except Exception as exc:  # reported on timeout
             last = exc
         if time.monotonic() >= deadline:
             raise PollTimeout(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
