@@ -121,8 +121,11 @@ def percentiles(values: Iterable[float]) -> dict[str, float | None]:
     return {"p50": rank(50), "p95": rank(95), "p99": rank(99), "max": round(ordered[-1], 3)}
 
 
-def parse_line(line: str | bytes) -> Response | None:
-    """Parse one vegeta JSON result; ``None`` for a partial, blank or foreign line."""
+def parse_line(line: str | bytes, *, since: datetime | None = None) -> Response | None:
+    """Parse one vegeta JSON result; ``None`` for a partial, blank or foreign line.
+
+    With ``since``, results sent before it are ``None`` too, without decoding their body.
+    """
     try:
         raw = json.loads(line)
         at = datetime.fromisoformat(raw["timestamp"])
@@ -134,6 +137,8 @@ def parse_line(line: str | bytes) -> Response | None:
         return None
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
+    if since is not None and at < since:
+        return None
     body_error, stalled = _body_flags(raw.get("body"))
     return Response(
         at=at,
@@ -159,14 +164,17 @@ def _body_flags(body: object) -> tuple[str, bool]:
     return (str(error) if error else ""), decoded.get("stalled") is True
 
 
-def read_responses(path: Path) -> Iterator[Response]:
-    """Every complete response in ``path``; unreadable lines (a partial last one) are skipped."""
+def read_responses(path: Path, *, since: datetime | None = None) -> Iterator[Response]:
+    """Every complete response in ``path`` (sent at or after ``since``, if given).
+
+    Unreadable lines, such as a partial last one still being written, are skipped.
+    """
     with path.open("rb") as stream:
         for line in stream:
             if not line.endswith(b"\n"):
                 # vegeta is still writing this one: ignore it rather than guess
                 continue
-            response = parse_line(line)
+            response = parse_line(line, since=since)
             if response is not None:
                 yield response
 
@@ -180,9 +188,8 @@ def count_window(
         return counts
     counts.file_found = True
     since = (now or datetime.now(UTC)) - timedelta(seconds=window_seconds)
-    for response in read_responses(path):
-        if response.at >= since:
-            counts.add(response)
+    for response in read_responses(path, since=since):
+        counts.add(response)
     return counts
 
 
