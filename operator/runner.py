@@ -69,7 +69,7 @@ class RunRequest:
 
 
 class _Terminating:
-    """Notes a SIGTERM that arrives outside the experiment (chaoslib handles it inside)."""
+    """Notes a SIGTERM or SIGINT outside the experiment (inside, the run is interrupted)."""
 
     def __init__(self) -> None:
         self.signal_name: str | None = None
@@ -236,7 +236,7 @@ def deliver(journal: Journal | None, destination: Destination, *, message: str |
 def execute(request: RunRequest) -> int:
     """Play the request and deliver its result; the exit code (0 ran to its end, 1 not)."""
     terminating = _Terminating()
-    previous = signal.signal(signal.SIGTERM, terminating)
+    previous = {sig: signal.signal(sig, terminating) for sig in (signal.SIGTERM, signal.SIGINT)}
     prepare_kubernetes_environment()
     journal: Journal | None = None
     message: str | None = None
@@ -264,7 +264,8 @@ def execute(request: RunRequest) -> int:
     if journal is not None and message is None and _not_steady_before(journal):
         message = "the steady state did not hold before the method: nothing was injected"
     delivered = deliver(journal, request.destination, message=message)
-    signal.signal(signal.SIGTERM, previous)
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
     status = journal.get("status") if journal else None
     logger.info(
         "run finished: status=%s deviated=%s", status, bool(journal and journal.get("deviated"))
