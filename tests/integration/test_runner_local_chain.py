@@ -168,6 +168,33 @@ def test_sigterm_inside_a_python_activity_still_interrupts(
     assert not chain.back_is_stopped()
 
 
+def test_a_second_sigterm_does_not_cut_the_rollbacks_short(
+    chain: Chain, vegeta: str, tmp_path: Path
+) -> None:
+    runner = start_runner(
+        tmp_path,
+        vegeta,
+        *freeze_args(
+            chain,
+            tmp_path,
+            "--configuration",
+            "fault_seconds=300",
+            "--configuration",
+            "rollback_pause_seconds=3",
+        ),
+    )
+    wait_for(chain.back_is_stopped, timeout=60, what="the method froze back")
+    runner.proc.send_signal(signal.SIGTERM)
+    wait_for(lambda: "Rollback: thaw-back" in runner.log_text(), timeout=30, what="rollbacks")
+    runner.proc.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=30) == 1
+    assert "while rolling back" in runner.log_text()
+    journal = runner.journal()
+    assert journal["status"] == "interrupted"
+    assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
+    assert not chain.back_is_stopped()
+
+
 def test_rollback_strategy_never_is_honoured(chain: Chain, vegeta: str, tmp_path: Path) -> None:
     runner = start_runner(
         tmp_path,
