@@ -12,6 +12,7 @@ from aiohttp.typedefs import Handler
 from ripple_services.config import ServiceConfig
 from ripple_services.handlers import handle_healthz, handle_metrics, handle_readyz, handle_root
 from ripple_services.metrics import Metrics
+from ripple_services.session_pool import RotatingSession
 from ripple_services.state import CONFIG, LIFECYCLE, METRICS, ROUTE, ROUTE_OTHER, SESSION, Lifecycle
 from ripple_services.upstream import new_session
 
@@ -47,11 +48,17 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 
 
 async def client_session(app: web.Application) -> AsyncIterator[None]:
-    """Open the one keep-alive client session to the upstream, and close it at the end."""
-    session = new_session()
-    app[SESSION] = session
+    """Open the keep-alive client session to the upstream, renewed by age; close it at the end."""
+    config = app[CONFIG]
+    sessions = RotatingSession(
+        new_session,
+        max_age=config.upstream_max_connection_age,
+        grace=config.upstream_timeout + 1.0,
+    )
+    app[SESSION] = sessions
+    sessions.start()
     yield
-    await session.close()
+    await sessions.close()
 
 
 async def flush_stdout(app: web.Application) -> AsyncIterator[None]:

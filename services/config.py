@@ -24,6 +24,7 @@ ENV_TWINS: dict[str, str] = {
     "upstream": "RIPPLE_UPSTREAM",
     "upstream_timeout": "RIPPLE_UPSTREAM_TIMEOUT",
     "shutdown_delay": "RIPPLE_SHUTDOWN_DELAY",
+    "upstream_max_connection_age": "RIPPLE_UPSTREAM_MAX_CONNECTION_AGE",
 }
 
 
@@ -55,6 +56,8 @@ class ServiceConfig:
     """Seconds the upstream gets to connect and answer, in total."""
     shutdown_delay: float = 5.0
     """Seconds to keep serving (while unready) after SIGTERM, before draining."""
+    upstream_max_connection_age: float = 5.0
+    """Seconds a keep-alive connection to the upstream may live (0: forever); see session_pool."""
 
     @property
     def upstream_name(self) -> Role | None:
@@ -81,6 +84,12 @@ def build_parser(prog: str = "ripple service") -> OneLineParser:
         "--shutdown-delay",
         metavar="SECONDS",
         help="keep serving this long after SIGTERM (RIPPLE_SHUTDOWN_DELAY, default 5)",
+    )
+    parser.add_argument(
+        "--upstream-max-connection-age",
+        metavar="SECONDS",
+        help="renew upstream keep-alive connections after this long, 0 never "
+        "(RIPPLE_UPSTREAM_MAX_CONNECTION_AGE, default 5)",
     )
     return parser
 
@@ -169,4 +178,9 @@ def parse_config(argv: Sequence[str], environ: Mapping[str, str]) -> ServiceConf
         upstream=upstream,
         upstream_timeout=timeout,
         shutdown_delay=(_parse_seconds(*raw["shutdown_delay"]) if "shutdown_delay" in raw else 5.0),
+        upstream_max_connection_age=(
+            _parse_seconds(*raw["upstream_max_connection_age"])
+            if "upstream_max_connection_age" in raw
+            else 5.0
+        ),
     )

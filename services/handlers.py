@@ -36,7 +36,7 @@ async def handle_root(request: web.Request) -> web.Response:
         )
     else:
         result = await call_upstream(
-            app[SESSION],
+            app[SESSION].current,
             config.upstream,
             name=config.upstream_name or "upstream",
             budget=config.upstream_timeout,

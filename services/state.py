@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiohttp
 from aiohttp import web
 from ripple_services.config import ServiceConfig
 from ripple_services.metrics import Metrics
+from ripple_services.session_pool import RotatingSession
 
 
 @dataclass(eq=False, slots=True)
@@ -23,7 +23,7 @@ class Lifecycle:
 CONFIG = web.AppKey("config", ServiceConfig)
 METRICS = web.AppKey("metrics", Metrics)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
-SESSION = web.AppKey("session", aiohttp.ClientSession)
+SESSION = web.AppKey("session", RotatingSession)
 
 #: Request-scoped keys (plain strings: aiohttp's request mapping is untyped).
 ROUTE = "ripple.route"

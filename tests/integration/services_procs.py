@@ -86,6 +86,7 @@ def start_service(
     upstream: str | None = None,
     upstream_timeout: float | None = None,
     shutdown_delay: float = 0.0,
+    extra_args: tuple[str, ...] = (),
 ) -> ServiceProc:
     """Start one role on 127.0.0.1 (a free port unless given); does not wait for it."""
     port = port or free_port()
@@ -95,6 +96,7 @@ def start_service(
         args += ["--upstream", upstream]
     if upstream_timeout is not None:
         args += ["--upstream-timeout", str(upstream_timeout)]
+    args += list(extra_args)
     log = log_dir / f"{role}-{port}.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(service_command(*args), stdout=out, stderr=subprocess.STDOUT)

@@ -134,3 +134,14 @@ def test_bad_flag_syntax_exits_2_with_one_line(capsys: pytest.CaptureFixture[str
     assert caught.value.code == 2
     err = capsys.readouterr().err
     assert err == "ripple service: error: argument --role: expected one argument\n"
+
+
+def test_upstream_max_connection_age_default_env_and_flag() -> None:
+    base = ["--role", "middle", "--upstream", "http://back:8080/"]
+    assert parse_config(base, {}).upstream_max_connection_age == 5.0
+    env = {"RIPPLE_UPSTREAM_MAX_CONNECTION_AGE": "0"}
+    assert parse_config(base, env).upstream_max_connection_age == 0.0
+    flagged = [*base, "--upstream-max-connection-age", "2.5"]
+    assert parse_config(flagged, env).upstream_max_connection_age == 2.5
+    with pytest.raises(ConfigError, match="--upstream-max-connection-age: must be a non-negative"):
+        parse_config([*base, "--upstream-max-connection-age", "-1"], {})
