@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.e2e.product import (
+    BAD_NAMESPACE,
     CHART,
     DEMO,
     MANAGED,
@@ -71,43 +72,69 @@ def release_exists(product: Product) -> bool:
 def uninstall(product: Product) -> None:
     """Delete the scenarios while the operator still runs, then ``helm uninstall --wait``."""
     product.delete_scenarios(timeout=180)
+    product.delete_scenarios(timeout=60, namespace=BAD_NAMESPACE)
     product.helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "3m")
 
 
 def leftovers(product: Product) -> dict[str, list[str]]:
-    """What of ripple is still in the release namespace or, for runs, anywhere."""
-    ns = NAMESPACE
-    found = {
-        "pods": product.names("pods", namespace=ns),
-        "jobs (all namespaces)": sorted(
-            f"{j['metadata']['namespace']}/{j['metadata']['name']}"
-            for j in product.cluster.get_json("jobs", "-A", "-l", MANAGED)["items"]
-        ),
-        "configmaps managed by ripple": product.names("configmaps", namespace=ns, selector=MANAGED),
-        "networkpolicies": product.names("networkpolicies", namespace=ns),
-        "networkchaos": product.names("networkchaos", namespace=ns),
-        "deployments": product.names("deployments", namespace=ns),
-        "services": product.names("services", namespace=ns),
-        "serviceaccounts of the release": product.names(
-            "serviceaccounts", namespace=ns, selector=f"app.kubernetes.io/instance={RELEASE}"
-        ),
-        "clusterroles of the release": sorted(
-            r["metadata"]["name"]
-            for r in product.cluster.get_json(
-                "clusterroles", "-l", f"app.kubernetes.io/instance={RELEASE}"
-            )["items"]
-        ),
-    }
-    return {kind: names for kind, names in found.items() if names}
+    """What of ripple is still in the suite's namespaces (other releases may run elsewhere)."""
+    found: dict[str, list[str]] = {}
+    for ns in (NAMESPACE, BAD_NAMESPACE):
+        kinds = {
+            "chaosscenarios": product.names("chaosscenarios", namespace=ns),
+            "pods": product.names("pods", namespace=ns),
+            "jobs": product.names("jobs", namespace=ns),
+            "configmaps managed by ripple": product.names(
+                "configmaps", namespace=ns, selector=MANAGED
+            ),
+            "networkpolicies": product.names("networkpolicies", namespace=ns),
+            "networkchaos": product.names("networkchaos", namespace=ns),
+            "deployments": product.names("deployments", namespace=ns),
+            "services": product.names("services", namespace=ns),
+            "serviceaccounts of the release": product.names(
+                "serviceaccounts", namespace=ns, selector=f"app.kubernetes.io/instance={RELEASE}"
+            ),
+            "roles of the release": product.names(
+                "roles", namespace=ns, selector=f"app.kubernetes.io/instance={RELEASE}"
+            ),
+        }
+        found.update({f"{ns}: {kind}": names for kind, names in kinds.items() if names})
+    clusterroles = product.cluster.get_json(
+        "clusterroles", "-l", f"app.kubernetes.io/instance={RELEASE}"
+    )["items"]
+    if clusterroles:
+        found["clusterroles of the release"] = [r["metadata"]["name"] for r in clusterroles]
+    return found
 
 
-@pytest.fixture(scope="session")
+def ensure_namespace(cluster: Cluster, name: str) -> None:
+    """Create the namespace, after the last session's copy has finished terminating."""
+
+    def absent_or_active() -> str:
+        done = cluster.kubectl(
+            "get", "namespace", name, "-o", "jsonpath={.status.phase}", check=False
+        )
+        return "absent" if done.returncode != 0 else done.stdout.strip().replace("Terminating", "")
+
+    if wait_for(absent_or_active, timeout=180, interval=1.0, what=f"{name} not Terminating") == (
+        "absent"
+    ):
+        cluster.kubectl("create", "namespace", name)
+
+
+@pytest.fixture(scope="package")
 def product(cluster: Cluster) -> Iterator[Product]:
-    """ripple installed by Helm in the local cluster; uninstalled and checked at the end."""
+    """ripple installed by Helm in the local cluster; uninstalled and checked at the end.
+
+    Package-scoped: the release goes as soon as the last e2e test is done, before any other
+    directory's tests run.
+    """
     build_and_load_image()
     installed = Product(cluster=cluster, helm_path=helm())
     if release_exists(installed):  # left by an interrupted session: start clean
         uninstall(installed)
+    for ns in (NAMESPACE, BAD_NAMESPACE):  # the operator's Roles go into both
+        ensure_namespace(cluster, ns)
     # Helm installs crds/ only on the first install; keep the CRD current as `make demo` does.
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CHART / "crds"))
     cluster.kubectl(
@@ -147,4 +174,5 @@ def product(cluster: Cluster) -> Iterator[Product]:
         pytest.fail(f"left behind after helm uninstall: {seen[0]}", pytrace=False)
     crds = cluster.kubectl("get", "crd", "chaosscenarios.ripple.dev", check=False)
     assert crds.returncode == 0, "helm uninstall keeps the CRD (crds/ is never deleted by Helm)"
-    cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
+    for ns in (NAMESPACE, BAD_NAMESPACE):
+        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)

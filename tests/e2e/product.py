@@ -30,6 +30,8 @@ VALUES: Final = DATA / "values.yaml"
 RELEASE: Final = "ripple-e2e"
 """The release name; it holds "ripple", so the operator's objects are named exactly this."""
 NAMESPACE: Final = "ripple-e2e"
+BAD_NAMESPACE: Final = "ripple-e2e-bad"
+"""Where the bad inputs go; the operator watches only these two (data/values.yaml)."""
 OPERATOR: Final = RELEASE
 """The operator's Deployment (the chart's full name)."""
 OPERATOR_SELECTOR: Final = (
@@ -217,21 +219,18 @@ class Product:
             f"ripple.dev/rerun={time.time_ns()}",
         )
 
-    def delete_scenarios(self, names: Sequence[str] = (), *, timeout: float = 150) -> None:
+    def delete_scenarios(
+        self, names: Sequence[str] = (), *, timeout: float = 150, namespace: str | None = None
+    ) -> None:
         """Delete scenarios (all in the namespace if none named) and wait until they are gone."""
+        ns = namespace or self.namespace
         targets = list(names) or ["--all"]
         self.kubectl(
-            "delete",
-            "chaosscenario",
-            *targets,
-            "-n",
-            self.namespace,
-            "--ignore-not-found",
-            "--wait=false",
+            "delete", "chaosscenario", *targets, "-n", ns, "--ignore-not-found", "--wait=false"
         )
 
         def gone() -> bool:
-            left = self.names("chaosscenarios")
+            left = self.names("chaosscenarios", namespace=ns)
             return not (set(left) & set(names)) if names else not left
 
         wait_for(gone, timeout=timeout, interval=1.0, what=f"scenarios {targets} to be gone")

@@ -15,13 +15,14 @@ any) and, in its leading comments, what must happen:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.e2e.product import DATA, Product
+from tests.e2e.product import BAD_NAMESPACE, DATA, Product
 from tests.support.poll import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -86,6 +87,7 @@ def assert_nothing_runs(product: Product, namespace: str) -> None:
 def wait_invalid(product: Product, name: str, namespace: str, messages: list[str]) -> str:
     """Wait for phase Invalid; check its message, condition and event; return the message."""
     status = product.wait_phase(name, ["Invalid"], timeout=VERDICT_TIMEOUT, namespace=namespace)
+    uid = (product.scenario(name, namespace=namespace) or {})["metadata"]["uid"]
     message = str(status.get("message", ""))
     assert contains_all(message, messages), f"{message!r} lacks one of {messages}"
     valid = {c["type"]: c for c in status.get("conditions", [])}.get("Valid")
@@ -96,7 +98,7 @@ def wait_invalid(product: Product, name: str, namespace: str, messages: list[str
         return any(
             e.get("reason") == "InvalidSpec"
             and e.get("type") == "Warning"
-            and e["involvedObject"].get("name") == name
+            and e["involvedObject"].get("uid") == uid
             for e in product.items("events", namespace=namespace)
         )
 
@@ -104,41 +106,57 @@ def wait_invalid(product: Product, name: str, namespace: str, messages: list[str
     return message
 
 
+@pytest.fixture
+def bad_namespace(product: Product, path: Path) -> Iterator[str]:
+    """The namespace the operator watches for bad input, emptied of this file's objects after."""
+    product.delete_scenarios(namespace=BAD_NAMESPACE, timeout=60)
+    assert_nothing_runs(product, BAD_NAMESPACE)
+    yield BAD_NAMESPACE
+    files = [str(path)] + ([str(expectation(path).later)] if expectation(path).later else [])
+    for file in files:
+        product.kubectl(
+            "delete", "-n", BAD_NAMESPACE, "-f", file, "--ignore-not-found", "--wait=false"
+        )
+    product.delete_scenarios(namespace=BAD_NAMESPACE, timeout=60)
+
+
 @pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
 def test_bad_input_is_refused_or_ends_invalid_and_creates_no_job(
-    product: Product, namespace: str, path: Path
+    product: Product, bad_namespace: str, path: Path
 ) -> None:
     expected = expectation(path)
     name = scenario_name(path)
-    created = product.kubectl("create", "-n", namespace, "-f", str(path), check=False)
+    created = product.kubectl("create", "-n", bad_namespace, "-f", str(path), check=False)
     if expected.expect == "refused":
         said = created.stderr.strip()
         print(f"{path.name}: refused: {said}")
         assert created.returncode != 0, f"the API server accepted {path.name}"
         assert contains_all(said, expected.messages), f"{said!r} lacks one of {expected.messages}"
-        assert product.scenario(name, namespace=namespace) is None
-        assert_nothing_runs(product, namespace)
+        assert product.scenario(name, namespace=bad_namespace) is None
+        assert_nothing_runs(product, bad_namespace)
         return
     assert created.returncode == 0, created.stderr
-    scenario = product.scenario(name, namespace=namespace)
+    scenario = product.scenario(name, namespace=bad_namespace)
     assert scenario is not None
     if expected.expect == "pending":
-        status = product.wait_phase(name, ["Pending"], timeout=VERDICT_TIMEOUT, namespace=namespace)
+        status = product.wait_phase(
+            name, ["Pending"], timeout=VERDICT_TIMEOUT, namespace=bad_namespace
+        )
         print(f"{path.name}: pending: {status.get('message')}")
         assert contains_all(str(status.get("message", "")), expected.messages), status
-        assert_nothing_runs(product, namespace)
+        assert_nothing_runs(product, bad_namespace)
         assert expected.later is not None
-        product.kubectl("create", "-n", namespace, "-f", str(expected.later))
-        message = wait_invalid(product, name, namespace, expected.later_messages)
+        product.kubectl("create", "-n", bad_namespace, "-f", str(expected.later))
+        message = wait_invalid(product, name, bad_namespace, expected.later_messages)
     elif expected.expect == "invalid":
-        message = wait_invalid(product, name, namespace, expected.messages)
+        message = wait_invalid(product, name, bad_namespace, expected.messages)
     else:
         raise AssertionError(f"{path.name}: unknown expectation {expected.expect!r}")
     print(f"{path.name}: invalid: {message}")
-    assert_nothing_runs(product, namespace)
-    product.kubectl("delete", "chaosscenario", name, "-n", namespace, "--wait=false")
+    assert_nothing_runs(product, bad_namespace)
+    product.kubectl("delete", "chaosscenario", name, "-n", bad_namespace, "--wait=false")
     wait_for(
-        lambda: product.scenario(name, namespace=namespace) is None,
+        lambda: product.scenario(name, namespace=bad_namespace) is None,
         timeout=60,
         interval=0.5,
         what=f"invalid {name} to be deletable (finalizer released)",

@@ -78,11 +78,15 @@ def test_twenty_scenarios_at_once_each_run_exactly_once_memory_bounded(
     peak_rss = max([s.get("VmRSS", 0) for s in samples] + [after.get("VmRSS", 0)])
     peak_cgroup = max([s.get("cgroup", 0) for s in samples] + [after.get("cgroup", 0)])
     verdicts = Counter(st["verdict"] for st in statuses.values())
+    reasons = Counter(
+        f"{st['verdict']}: {st['lastRun'].get('message', '')}" for st in statuses.values()
+    )
     durations = sorted(float(st["lastRun"].get("durationSeconds", 0)) for st in statuses.values())
     print(
         f"\n{COUNT} smoke scenarios at once: all recorded in {elapsed:.1f}s; "
         f"verdicts {dict(verdicts)}; run durations {durations[0]:.1f}s..{durations[-1]:.1f}s"
     )
+    print("outcomes: " + "; ".join(f"{n} x {why}" for why, n in reasons.most_common()))
     print(
         f"operator memory: RSS before {mib(before.get('VmRSS'))}, "
         f"peak sampled {mib(peak_rss)} ({len(samples)} samples, {len(missed)} missed), "

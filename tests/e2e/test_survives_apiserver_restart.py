@@ -20,7 +20,7 @@ import pytest
 
 from tests.e2e.product import QUICK, Product, scenario_manifest
 from tests.support.cluster import HACK_CLUSTER
-from tests.support.poll import wait_for
+from tests.support.poll import PollTimeout, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -33,19 +33,29 @@ def hack_cluster_can_restart() -> bool:
     return "restart" in done.stderr + done.stdout
 
 
-def stop_apiserver(cluster_dir: Path) -> list[str]:
-    """SIGTERM the apiserver its PID file names; wait for it to exit; return its command."""
+def apiserver_command(cluster_dir: Path) -> tuple[int, list[str]]:
+    """The PID its PID file names and that process's command line."""
     pid = int((cluster_dir / "pids" / f"{APISERVER}.pid").read_text().strip())
     command = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
     assert APISERVER in command[0].decode(), f"PID {pid} is not the apiserver: {command[0]!r}"
+    return pid, [part.decode() for part in command]
+
+
+def stop_apiserver(pid: int) -> None:
+    """As ``hack/cluster down`` stops a component: SIGTERM, then SIGKILL after 15s.
+
+    (Its graceful shutdown waits up to a minute for requests in flight.)
+    """
     os.kill(pid, signal.SIGTERM)
-    wait_for(
-        lambda: not Path(f"/proc/{pid}").exists() or _is_zombie(pid),
-        timeout=60,
-        interval=0.2,
-        what="the apiserver to exit",
-    )
-    return [part.decode() for part in command]
+    try:
+        wait_for(lambda: _gone(pid), timeout=15, interval=0.2, what="the apiserver to exit")
+    except PollTimeout:
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: _gone(pid), timeout=30, interval=0.2, what="the apiserver killed")
+
+
+def _gone(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists() or _is_zombie(pid)
 
 
 def _is_zombie(pid: int) -> bool:
@@ -55,8 +65,10 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
-def start_apiserver(cluster_dir: Path, command: list[str]) -> None:
+def start_apiserver(cluster_dir: Path, pid: int, command: list[str]) -> None:
     """Start the apiserver again as hack/cluster does: detached, logging, PID file."""
+    if not _gone(pid):
+        return  # never stopped: nothing to start
     if hack_cluster_can_restart():
         subprocess.run(
             [str(HACK_CLUSTER), "restart", APISERVER], check=True, timeout=300, text=True
@@ -95,11 +107,14 @@ def test_apiserver_restarted_mid_run_the_operator_reconnects_and_the_run_complet
         interval=0.5,
         what="the run's pod running",
     )
+    pid, command = apiserver_command(cluster_dir)
     started = time.monotonic()
-    command = stop_apiserver(cluster_dir)
-    assert not api_ready(product)
-    down_at = datetime.now(UTC).replace(microsecond=0)
-    start_apiserver(cluster_dir, command)
+    try:
+        stop_apiserver(pid)
+        down_at = datetime.now(UTC).replace(microsecond=0)
+        assert not api_ready(product)
+    finally:  # whatever happens, the cluster gets its apiserver back
+        start_apiserver(cluster_dir, pid, command)
     wait_for(lambda: api_ready(product), timeout=180, interval=0.5, what="the apiserver back")
     print(f"apiserver down and back in {time.monotonic() - started:.1f}s")
     status = product.wait_run(name, run=1, timeout=300)
