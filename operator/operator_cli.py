@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
@@ -49,6 +50,7 @@ def main(argv: Sequence[str]) -> int:
     from . import handlers  # noqa: F401 - registers the handlers with Kopf
 
     namespaces = tuple(args.namespace) or config.watch_namespaces
+    config = dataclasses.replace(config, watch_namespaces=namespaces)
     liveness = f"http://0.0.0.0:{config.liveness_port}/healthz" if config.liveness_port else None
     memo = kopf.Memo()
     memo[MEMO_CONFIG] = config

@@ -83,10 +83,10 @@ def kopf_operator(namespace: str) -> Iterator[KopfRunner]:
 
 @contextmanager
 def process_operator(
-    cluster: Cluster, namespace: str, log: Path
+    cluster: Cluster, namespace: str, log: Path, **extra_env: str
 ) -> Iterator[subprocess.Popen[bytes]]:
     """``ripple operator`` as a real process (so a test can SIGKILL it)."""
-    env = {**os.environ, **operator_env(cluster)}
+    env = {**os.environ, **operator_env(cluster), **extra_env}
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "ripple_operator.cli", "operator", "--namespace", namespace],
