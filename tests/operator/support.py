@@ -69,16 +69,46 @@ def operator_env(cluster: Cluster) -> dict[str, str]:
 
 
 @contextmanager
-def kopf_operator(namespace: str) -> Iterator[KopfRunner]:
+def kopf_operator(cluster: Cluster, namespace: str) -> Iterator[KopfRunner]:
     """The operator in-process under KopfRunner, watching only the test's namespace.
 
     The caller sets the environment (``operator_env``) first, e.g. with monkeypatch.
+    On the way out the namespace's scenarios are deleted while the operator still runs,
+    so their finalizers never hold the namespace's deletion.
     """
     args = ["run", "--standalone", "--namespace", namespace, "-m", "ripple_operator.handlers"]
     with KopfRunner(args, timeout=60) as runner:
-        yield runner
+        try:
+            yield runner
+        finally:
+            delete_scenarios(cluster, namespace)
+    release_scenarios(cluster, namespace)
     assert runner.exit_code == 0, runner.output
     assert runner.exception is None, runner.output
+
+
+def delete_scenarios(cluster: Cluster, namespace: str) -> None:
+    """Delete every scenario of the namespace and wait (an operator must be running)."""
+    cluster.kubectl(
+        "delete", "scn", "--all", "-n", namespace, "--timeout=120s", check=False, timeout=150
+    )
+
+
+def release_scenarios(cluster: Cluster, namespace: str) -> None:
+    """Drop the finalizer of scenarios left behind (no operator will ever remove it)."""
+    left = cluster.get_json("scn", "-n", namespace)["items"]
+    for item in left:
+        cluster.kubectl(
+            "patch",
+            "scn",
+            item["metadata"]["name"],
+            "-n",
+            namespace,
+            "--type=merge",
+            "-p",
+            '{"metadata": {"finalizers": null}}',
+            check=False,
+        )
 
 
 @contextmanager
@@ -98,8 +128,10 @@ def process_operator(
             yield proc
         finally:
             if proc.poll() is None:
+                delete_scenarios(cluster, namespace)
                 proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=30)
+            release_scenarios(cluster, namespace)
 
 
 def apply(cluster: Cluster, namespace: str, manifest: dict[str, Any] | str) -> None:

@@ -64,7 +64,7 @@ def test_invalid_specs_end_invalid_with_no_job(cluster: Cluster, namespace: str)
         "data": {"list.json": json.dumps([1, 2, 3])},
     }
     apply(cluster, namespace, holder)
-    with kopf_operator(namespace):
+    with kopf_operator(cluster, namespace):
         for name, (spec, _) in INVALID.items():
             apply(cluster, namespace, scenario(name, spec))
         for name, (_, needle) in INVALID.items():
@@ -121,7 +121,7 @@ def test_malformed_specs_are_refused_at_apply(
 @pytest.mark.usefixtures("crd", "operator_environment", "runner_account", "image_in_cluster")
 def test_a_missing_configmap_waits_then_runs(cluster: Cluster, namespace: str) -> None:
     spec = {"experiment": {"configMapRef": {"name": "later", "key": "exp.yaml"}}}
-    with kopf_operator(namespace):
+    with kopf_operator(cluster, namespace):
         apply(cluster, namespace, scenario("waits", spec))
         status = wait_for_status(
             cluster, namespace, "waits", timeout=60, what="phase Pending", phase="Pending"

@@ -39,7 +39,7 @@ def test_deleting_a_scenario_mid_run_removes_the_job_then_the_finalizer(
     cluster: Cluster, namespace: str
 ) -> None:
     spec = {"experiment": {"inline": quick_experiment(seconds=300)}}
-    with kopf_operator(namespace):
+    with kopf_operator(cluster, namespace):
         apply(cluster, namespace, scenario("doomed", spec))
         wait_for_status(cluster, namespace, "doomed", timeout=60, what="Running", phase="Running")
         wait_for(
@@ -92,11 +92,11 @@ def test_an_operator_killed_mid_run_writes_the_result_when_restarted(
 
     wait_for(job_finished, timeout=180, what="the Job finished while no operator ran")
     assert status_of(cluster, namespace, "survivor")["phase"] == "Running"
-    with kopf_operator(namespace):
+    with kopf_operator(cluster, namespace):
         status = wait_for_status(
             cluster, namespace, "survivor", timeout=60, what="Completed", phase="Completed"
         )
-    assert status["verdict"] == "Pass"
-    assert [h["id"] for h in status["history"]] == ["1"]
-    assert status["runs"] == 1
-    assert len(jobs_of(cluster, namespace, "survivor")) == 1
+        assert status["verdict"] == "Pass"
+        assert [h["id"] for h in status["history"]] == ["1"]
+        assert status["runs"] == 1
+        assert len(jobs_of(cluster, namespace, "survivor")) == 1
