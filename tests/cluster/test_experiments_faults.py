@@ -97,10 +97,9 @@ def test_network_policy_cutting_back_off_deviates_and_is_removed(
     assert run.wait() == 0, run.log_text()
     journal = run.journal()
     assert (journal["status"], journal["deviated"]) == ("completed", True), run.log_text()
-    deny, restart, wait = journal["run"]
+    (deny,) = journal["run"]
     assert deny["status"] == "succeeded"
-    assert restart["output"] == back_before, "back restarted: no connection survives the policy"
-    assert wait["status"] == "succeeded", "back is ready behind the policy (probes still pass)"
+    assert demo.pod_names("back") == back_before, "back itself was left alone"
     after = probe_output(journal, "after", LOAD)
     assert after["failures"] > 0
     assert after["failures"] == after["error_bodies"], "front answered 200, with errors"
