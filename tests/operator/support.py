@@ -182,6 +182,18 @@ def jobs_of(cluster: Cluster, namespace: str, name: str) -> list[dict[str, Any]]
     return list(found["items"])
 
 
+def unfinished(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Jobs not yet Complete or Failed."""
+    return [
+        job
+        for job in jobs
+        if not any(
+            c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+            for c in (job.get("status") or {}).get("conditions") or []
+        )
+    ]
+
+
 def events_of(cluster: Cluster, namespace: str, name: str, reason: str) -> list[dict[str, Any]]:
     """Events on the scenario with this reason."""
     selector = f"involvedObject.name={name},reason={reason}"
