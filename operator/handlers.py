@@ -112,6 +112,9 @@ async def follow_job(
 
 
 @kopf.on.event(*JOBS, labels=RUN_JOBS)
-def count_job(event: kopf.RawEvent, **_: Any) -> None:
-    """Keep the active-runs gauge in step with the Jobs."""
-    reconcile.handle_count_job(event["type"], event["object"])
+async def watch_job(event: kopf.RawEvent, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
+    """Keep the active-runs gauge in step; end a run whose Job was deleted."""
+    async with outcome("watch_job", retry=0):
+        await reconcile.handle_watch_job(
+            startup.context_of(memo), event_type=event["type"], job=event["object"], logger=logger
+        )

@@ -29,6 +29,7 @@ from .job_builder import RUNNER_CONTAINER, ScenarioRef, build_run, configuration
 from .kube import Kube
 from .spec import InvalidSpecError, ScenarioSpec, check_scenario_name, parse_spec
 from .status import (
+    JobOutcome,
     RunInfo,
     finished_patch,
     invalid_patch,
@@ -94,6 +95,10 @@ async def handle_reconcile_scenario(
     if scenario is None or runs.is_deleting(scenario):
         return
     jobs = await ctx.kube.list_jobs(namespace, name)
+    orphan = runs.vanished_run(scenario, jobs)
+    if orphan is not None:
+        logger.warning("run %s lost its Job before it finished", orphan)
+        await _record_run(ctx, scenario=scenario, job=None, run=orphan, logger=logger)
     trigger = runs.pending_trigger(scenario, jobs)
     if trigger is None:
         return
@@ -289,21 +294,33 @@ async def handle_follow_job(ctx: Context, *, job: Body, logger: Logger) -> None:
         await handle_reconcile_scenario(ctx, namespace=namespace, name=scenario_name, logger=logger)
 
 
-async def _record_run(ctx: Context, *, scenario: Body, job: Body, run: str, logger: Logger) -> None:
+async def _record_run(
+    ctx: Context, *, scenario: Body, job: Body | None, run: str, logger: Logger
+) -> None:
+    """Write a run's end into the status; ``job`` is ``None`` when its Job vanished."""
     ref = _ref(scenario)
-    job_name = _meta(job)["name"]
     journal_name = names.journal_configmap_name(ref.name, run)
     journal = await ctx.kube.read_journal(ref.namespace, journal_name)
-    termination = None
-    if journal is None or not runs.job_outcome(job, None).succeeded:
-        termination = await ctx.kube.termination_message(ref.namespace, job_name, RUNNER_CONTAINER)
-    outcome = runs.job_outcome(job, termination)
-    info = RunInfo(
-        run=run,
-        job=job_name,
-        trigger=runs.annotations_of(job).get(names.ANNOTATION_TRIGGER, ""),
-        journal_configmap=journal_name,
-    )
+    if job is None:
+        active = (scenario.get("status") or {}).get("activeRun") or {}
+        job_name = str(active.get("job") or names.job_name(ref.name, run))
+        trigger = str(active.get("trigger") or "")
+        outcome = JobOutcome(
+            succeeded=False,
+            start=active.get("start"),
+            reason="JobDeleted",
+            message="the run's Job was deleted before it finished",
+        )
+    else:
+        job_name = _meta(job)["name"]
+        trigger = runs.annotations_of(job).get(names.ANNOTATION_TRIGGER, "")
+        termination = None
+        if journal is None or not runs.job_outcome(job, None).succeeded:
+            termination = await ctx.kube.termination_message(
+                ref.namespace, job_name, RUNNER_CONTAINER
+            )
+        outcome = runs.job_outcome(job, termination)
+    info = RunInfo(run=run, job=job_name, trigger=trigger, journal_configmap=journal_name)
     record = run_record(info=info, journal=journal, outcome=outcome)
     limit = _history_limit(scenario)
     dropped: list[str] = []
@@ -386,8 +403,15 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def handle_count_job(event_type: str | None, job: Body) -> None:
-    """Count a Job as an active run until it finishes or goes."""
+async def handle_watch_job(
+    ctx: Context, *, event_type: str | None, job: Body, logger: Logger
+) -> None:
+    """Count a Job as an active run until it finishes or goes; a Job gone mid-run ends it."""
     meta = _meta(job)
     active = event_type != "DELETED" and not runs.is_finished(job)
     metrics.job_seen(f"{meta.get('namespace')}/{meta.get('name')}", active=active)
+    scenario = runs.labels_of(job).get(names.LABEL_SCENARIO)
+    if event_type == "DELETED" and scenario and not runs.is_finished(job):
+        await handle_reconcile_scenario(
+            ctx, namespace=str(meta.get("namespace")), name=scenario, logger=logger
+        )

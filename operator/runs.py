@@ -90,6 +90,17 @@ def pending_trigger(scenario: Body, jobs: Sequence[Body]) -> str | None:
     return None
 
 
+def vanished_run(scenario: Body, jobs: Sequence[Body]) -> str | None:
+    """Name the run the status calls active whose Job no longer exists (deleted by someone)."""
+    active = (scenario.get("status") or {}).get("activeRun") or {}
+    job = active.get("job")
+    if not job or not active.get("id"):
+        return None
+    if any((j.get("metadata") or {}).get("name") == job for j in jobs):
+        return None
+    return str(active["id"])
+
+
 def maybe_pending(scenario: Body) -> bool:
     """Check cheaply, on the scenario alone, whether :func:`pending_trigger` could say yes."""
     status = scenario.get("status") or {}

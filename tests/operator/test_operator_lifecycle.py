@@ -100,3 +100,18 @@ def test_an_operator_killed_mid_run_writes_the_result_when_restarted(
         assert [h["id"] for h in status["history"]] == ["1"]
         assert status["runs"] == 1
         assert len(jobs_of(cluster, namespace, "survivor")) == 1
+
+
+def test_a_job_deleted_mid_run_ends_the_run_in_error(cluster: Cluster, namespace: str) -> None:
+    spec = {"experiment": {"inline": quick_experiment(seconds=300)}}
+    with kopf_operator(cluster, namespace):
+        apply(cluster, namespace, scenario("orphan", spec))
+        wait_for_status(cluster, namespace, "orphan", timeout=60, what="Running", phase="Running")
+        cluster.kubectl("delete", "job", "orphan-1", "-n", namespace, "--wait=false")
+        status = wait_for_status(
+            cluster, namespace, "orphan", timeout=120, what="phase Error", phase="Error"
+        )
+        assert status["verdict"] == "Error"
+        assert "JobDeleted" in status["lastRun"]["message"]
+        assert "activeRun" not in status
+        assert [h["id"] for h in status["history"]] == ["1"]

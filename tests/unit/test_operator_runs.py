@@ -17,6 +17,7 @@ from ripple_operator.runs import (
     pending_trigger,
     runs_to_prune,
     schedule_due,
+    vanished_run,
 )
 
 
@@ -114,3 +115,10 @@ def test_pruning_spares_kept_running_and_newer_runs() -> None:
     doomed = runs_to_prune(["6", "5"], [7], objects)
     assert sorted(j["metadata"]["name"] for j in doomed) == ["s-1", "s-2", "s-3", "s-4"]
     assert runs_to_prune([], [], objects) == []
+
+
+def test_a_run_whose_job_vanished_is_found() -> None:
+    status = {"observedGeneration": 1, "activeRun": {"id": "2", "job": "s-2"}}
+    assert vanished_run(scenario(1, status), [job(1, "Complete")]) == "2"
+    assert vanished_run(scenario(1, status), [job(1, "Complete"), job(2)]) is None
+    assert vanished_run(scenario(1, {"observedGeneration": 1}), []) is None
