@@ -42,6 +42,12 @@ MAX_CONFIGMAP_BYTES = 1000 * 1024
 """Stay under the API server's 1 MiB object limit, leaving room for metadata."""
 MAX_TERMINATION_MESSAGE_BYTES = 4096
 """Kubernetes truncates termination messages beyond this."""
+REQUEST_TIMEOUT = (5.0, 30.0)
+"""Connect and read timeouts of each API call: a restarting API server must not hang us."""
+STORE_DEADLINE_SECONDS = 120.0
+"""How long to keep retrying the upload: an API server restart takes tens of seconds, and
+the result of a whole run is at stake. (After a SIGTERM the pod's grace period may end it
+sooner; the operator then reports the run from the termination message.)"""
 
 
 class JournalStoreError(RuntimeError):
@@ -170,7 +176,7 @@ def scenario_uid(api: client.ApiClient, *, scenario: str, namespace: str) -> str
     """Look up the scenario's uid for the owner reference; ``None`` when it is gone."""
     try:
         body = client.CustomObjectsApi(api).get_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, scenario
+            GROUP, VERSION, namespace, PLURAL, scenario, _request_timeout=REQUEST_TIMEOUT
         )
     except ApiException as exc:
         if exc.status == 404:
@@ -188,18 +194,20 @@ def store_journal(
     run: str,
     namespace: str,
     api: client.ApiClient | None = None,
-    attempts: int = 5,
+    deadline_seconds: float = STORE_DEADLINE_SECONDS,
 ) -> str | None:
     """Create (or replace) the run's journal ConfigMap owned by its scenario; return its name.
 
     Returns ``None`` without writing when the scenario is gone: an orphan journal would
-    never be read nor garbage-collected. Transient API errors are retried.
+    never be read nor garbage-collected. Transient API errors (connection refused or
+    timed out, 5xx, 429) are retried with backoff until ``deadline_seconds`` have passed.
     """
     api = api or kubernetes_api()
     core = client.CoreV1Api(api)
     text = journal_to_json(journal)
     delay = 0.5
-    for attempt in range(1, attempts + 1):
+    deadline = time.monotonic() + deadline_seconds
+    while True:
         try:
             uid = scenario_uid(api, scenario=scenario, namespace=namespace)
             if uid is None:
@@ -210,19 +218,20 @@ def store_journal(
             )
             name = str(body["metadata"]["name"])
             try:
-                core.create_namespaced_config_map(namespace, body)
+                core.create_namespaced_config_map(namespace, body, _request_timeout=REQUEST_TIMEOUT)
             except ApiException as exc:
                 if exc.status != 409:
                     raise
-                core.replace_namespaced_config_map(name, namespace, body)
+                core.replace_namespaced_config_map(
+                    name, namespace, body, _request_timeout=REQUEST_TIMEOUT
+                )
             logger.info("journal stored in ConfigMap %s/%s", namespace, name)
             return name
         except (ApiException, HTTPError) as exc:
             status = getattr(exc, "status", None)
             retryable = status is None or status >= 500 or status == 429
-            if not retryable or attempt == attempts:
+            if not retryable or time.monotonic() + delay > deadline:
                 raise JournalStoreError(f"cannot store the journal: {exc}") from exc
             logger.warning("storing the journal failed (%s), retrying in %ss", exc, delay)
             time.sleep(delay)
-            delay *= 2
-    return None
+            delay = min(delay * 2, 8.0)
