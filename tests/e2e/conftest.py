@@ -107,19 +107,27 @@ def leftovers(product: Product) -> dict[str, list[str]]:
     return found
 
 
-def ensure_namespace(cluster: Cluster, name: str) -> None:
-    """Create the namespace, after the last session's copy has finished terminating."""
+def fresh_namespace(cluster: Cluster, name: str) -> None:
+    """Create the namespace empty: a copy left by an interrupted session is deleted first.
 
-    def absent_or_active() -> str:
-        done = cluster.kubectl(
-            "get", "namespace", name, "-o", "jsonpath={.status.phase}", check=False
+    Its scenarios have lost their operator (the release was uninstalled before this), so
+    their finalizers are removed by hand or the namespace would never go.
+    """
+    if cluster.kubectl("get", "namespace", name, check=False).returncode == 0:
+        left = cluster.get_json("chaosscenarios", "-n", name)["items"]
+        for scenario in left:
+            cluster.kubectl(
+                "patch", "chaosscenario", scenario["metadata"]["name"], "-n", name,
+                "--type=merge", "-p", '{"metadata":{"finalizers":null}}', check=False,
+            )  # fmt: skip
+        cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+        wait_for(
+            lambda: cluster.kubectl("get", "namespace", name, check=False).returncode != 0,
+            timeout=240,
+            interval=1.0,
+            what=f"the last session's namespace {name} to go",
         )
-        return "absent" if done.returncode != 0 else done.stdout.strip().replace("Terminating", "")
-
-    if wait_for(absent_or_active, timeout=180, interval=1.0, what=f"{name} not Terminating") == (
-        "absent"
-    ):
-        cluster.kubectl("create", "namespace", name)
+    cluster.kubectl("create", "namespace", name)
 
 
 @pytest.fixture(scope="package")
@@ -133,8 +141,8 @@ def product(cluster: Cluster) -> Iterator[Product]:
     installed = Product(cluster=cluster, helm_path=helm())
     if release_exists(installed):  # left by an interrupted session: start clean
         uninstall(installed)
-    for ns in (NAMESPACE, BAD_NAMESPACE):  # the operator's Roles go into both
-        ensure_namespace(cluster, ns)
+    for ns in (NAMESPACE, BAD_NAMESPACE):  # empty; the operator's Roles go into both
+        fresh_namespace(cluster, ns)
     # Helm installs crds/ only on the first install; keep the CRD current as `make demo` does.
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CHART / "crds"))
     cluster.kubectl(
@@ -150,7 +158,6 @@ def product(cluster: Cluster) -> Iterator[Product]:
         str(CHART),
         "-n",
         NAMESPACE,
-        "--create-namespace",
         "--values",
         str(VALUES),
         "--wait",
@@ -161,7 +168,6 @@ def product(cluster: Cluster) -> Iterator[Product]:
     wait_for(installed.operator_pod, timeout=120, interval=1.0, what="a ready operator pod")
     installed.wait_steady(timeout=120)
     yield installed
-    uninstall(installed)
     seen: list[dict[str, list[str]]] = [{}]
 
     def clean() -> bool:
@@ -169,10 +175,12 @@ def product(cluster: Cluster) -> Iterator[Product]:
         return not seen[0]
 
     try:
+        uninstall(installed)
         wait_for(clean, timeout=180, interval=2.0, what="nothing of ripple left")
     except PollTimeout:
         pytest.fail(f"left behind after helm uninstall: {seen[0]}", pytrace=False)
+    finally:
+        for ns in (NAMESPACE, BAD_NAMESPACE):
+            cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)
     crds = cluster.kubectl("get", "crd", "chaosscenarios.ripple.dev", check=False)
     assert crds.returncode == 0, "helm uninstall keeps the CRD (crds/ is never deleted by Helm)"
-    for ns in (NAMESPACE, BAD_NAMESPACE):
-        cluster.kubectl("delete", "namespace", ns, "--wait=false", check=False)

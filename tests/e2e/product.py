@@ -319,6 +319,21 @@ class Product:
         memory: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
         return memory
 
+    def follow_logs(self, pod: str, container: str) -> subprocess.Popen[str]:
+        """``kubectl logs -f`` of one container, kept for a failure report; stop with .kill()."""
+        return subprocess.Popen(
+            [
+                str(self.cluster.bindir / "kubectl"),
+                f"--kubeconfig={self.cluster.kubeconfig}",
+                f"--context={CONTEXT}",
+                "logs", "-f", "-n", self.namespace, pod, "-c", container,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=self.cluster.env(),
+        )  # fmt: skip
+
     def rollout(self, *deployments: str, timeout: int = 240) -> None:
         """Wait for Deployments to finish rolling out."""
         for name in deployments:
