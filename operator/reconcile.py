@@ -30,6 +30,7 @@ from .kube import Kube
 from .spec import InvalidSpecError, ScenarioSpec, check_scenario_name, parse_spec
 from .status import (
     JobOutcome,
+    Phase,
     RunInfo,
     finished_patch,
     invalid_patch,
@@ -165,10 +166,14 @@ async def _start_run(
     prepared = await _prepare(ctx, scenario, generation=generation, rerun=rerun, logger=logger)
     if prepared.spec.suspend:
         message = f"suspended: the {trigger} trigger starts no run"
+
+        def mark_suspended(fresh: Body) -> dict[str, Any]:
+            # a scenario that never ran shows Pending; one that did keeps its last phase
+            phase = (fresh.get("status") or {}).get("phase") or Phase.PENDING.value
+            return {**observed(generation, rerun), "message": message, "phase": phase}
+
         await ctx.kube.update_status(
-            ref.namespace,
-            ref.name,
-            lambda _: {**observed(generation, rerun), "message": message, **(extra or {})},
+            ref.namespace, ref.name, lambda fresh: {**mark_suspended(fresh), **(extra or {})}
         )
         logger.info("%s", message)
         return

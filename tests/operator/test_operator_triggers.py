@@ -78,5 +78,6 @@ def test_a_schedule_starts_runs_and_suspend_stops_them(cluster: Cluster, namespa
         assert status["lastScheduleTime"]
         asleep = status_of(cluster, namespace, "sleeping")
         assert "suspended" in asleep.get("message", "")
+        assert asleep["phase"] == "Pending"
         assert "runs" not in asleep
         assert jobs_of(cluster, namespace, "sleeping") == []
