@@ -79,8 +79,8 @@ def journals(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     found["deviated"] = run_experiment(_experiment(marker, [remove]), strategy=Strategy.DEFAULT)
     marker.unlink(missing_ok=True)
     found["failed"] = run_experiment(_experiment(marker, [observe]), strategy=Strategy.DEFAULT)
-    # journals committed by the runner's owner, when present, are checked too
-    for path in sorted(DATA.glob("*.json")) if DATA.is_dir() else []:
+    # and the journals the runner's owner committed
+    for path in sorted(DATA.glob("*.json")):
         found[f"file:{path.stem}"] = json.loads(path.read_text(encoding="utf-8"))
     # status and verdict must survive a JSON round trip, as they do via the ConfigMap
     return {name: json.loads(json.dumps(j, default=str)) for name, j in found.items()}
@@ -155,6 +155,7 @@ def test_no_journal_is_error_with_the_job_reason_and_the_pod_message() -> None:
 def test_every_real_journal_maps_to_its_own_verdict(journals: dict[str, Any]) -> None:
     from ripple_operator.verdict import verdict_of
 
+    assert sum(name.startswith("file:") for name in journals) >= len(COMMITTED)
     for name, journal in journals.items():
         record = run_record(info=_info(), journal=journal, outcome=OK)
         assert record["verdict"] == verdict_of(journal).value, name
@@ -260,3 +261,32 @@ def test_a_condition_transition_time_moves_only_when_its_status_changes() -> Non
 )
 def test_human_duration(seconds: float, text: str) -> None:
     assert human_duration(seconds) == text
+
+
+COMMITTED = {
+    # file: (verdict, journal status, a phrase of the message)
+    "pass": ("Pass", "completed", "the steady state held"),
+    "deviated": ("Fail", "completed", "deviated after the method"),
+    "interrupted": ("Error", "interrupted", "the experiment ended interrupted"),
+    "failed": ("Error", "failed", "did not hold before the method"),
+    "steady-state-not-met-before": ("Error", "completed", "nothing was tested"),
+    "aborted": ("Error", "aborted", "the experiment ended aborted"),
+    "aborted-chaoslib-crashed": ("Error", "aborted", "the experiment ended aborted"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMMITTED))
+def test_the_runners_committed_journals(name: str) -> None:
+    journal = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
+    verdict, status, phrase = COMMITTED[name]
+    record = run_record(info=_info(), journal=journal, outcome=OK)
+    assert record["verdict"] == verdict
+    assert record["status"] == status
+    assert phrase in record["message"]
+    assert len(record["rollbacks"]) == len(journal.get("rollbacks") or [])
+    for entry in [*record["activities"], *record["rollbacks"]]:
+        assert entry["name"]
+        assert entry["type"] in ("action", "probe")
+    patch, _ = finished_patch(None, record=record, history_limit=3, now=NOW)
+    assert patch["phase"] == "Completed"
+    assert patch["verdict"] == verdict
