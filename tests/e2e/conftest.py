@@ -26,7 +26,7 @@ from tests.e2e.product import (
     Product,
 )
 from tests.support.chart import helm
-from tests.support.cluster import Cluster
+from tests.support.cluster import CONTEXT, Cluster
 from tests.support.poll import PollTimeout, wait_for
 
 IMAGE_TIMEOUT = 30 * 60
@@ -56,6 +56,7 @@ def release_exists(product: Product) -> bool:
         [
             product.helm_path,
             f"--kubeconfig={product.cluster.kubeconfig}",
+            f"--kube-context={CONTEXT}",
             "status",
             RELEASE,
             "-n",
