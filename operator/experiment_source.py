@@ -8,16 +8,15 @@ refused here, before any Job exists, instead of failing inside the pod.
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import yaml
 from ripple_experiments import catalog
 
 from .errors import RetryLaterError
+from .runner_experiment import BadExperimentError, parse_experiment
 from .spec import ExperimentSource, InvalidSpecError
 
 Experiment = dict[str, Any]
@@ -91,16 +90,11 @@ def resolve_experiment(
 
 
 def _parse_document(text: str, *, field: str) -> Experiment:
+    """Parse as the runner will (one parser for both), reporting against the spec's field."""
     try:
-        document = json.loads(text)
-    except ValueError:
-        try:
-            document = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InvalidSpecError(field, f"neither JSON nor YAML: {exc}") from None
-    if not isinstance(document, dict):
-        raise InvalidSpecError(field, "the experiment must be a JSON or YAML object")
-    return document
+        return parse_experiment(text, source="the experiment")
+    except BadExperimentError as exc:
+        raise InvalidSpecError(field, str(exc)) from None
 
 
 def _short(title: str) -> str:

@@ -51,7 +51,7 @@ def parse_experiment(text: str, *, source: str) -> Experiment:
             first = str(exc).splitlines()[0] if str(exc) else "syntax error"
             raise BadExperimentError(f"{source} is neither JSON nor YAML: {first}") from exc
     if not isinstance(document, dict):
-        raise BadExperimentError(f"{source} is not a mapping (an experiment is an object)")
+        raise BadExperimentError(f"{source} is not a mapping: it must be a JSON or YAML object")
     return document
 
 
