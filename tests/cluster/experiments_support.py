@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,9 +19,9 @@ import yaml
 
 from tests.support.cluster import HACK_CLUSTER, Cluster
 from tests.support.poll import wait_for
+from tests.support.runner import RunnerProc, start_runner
 
 IMAGE = "ripple:dev"
-RIPPLE = str(Path(sys.executable).with_name("ripple"))
 TOP = Path(__file__).resolve().parents[2]
 CRD = TOP / "crds" / "chaosscenarios.ripple.dev.yaml"
 UPSTREAM = {"front": "middle", "middle": "back"}
@@ -173,56 +172,11 @@ def deploy_demo(cluster: Cluster, namespace: str) -> Demo:
     return demo
 
 
-@dataclass
-class Run:
-    """A finished (or running) ``ripple run-experiment`` against the cluster."""
-
-    proc: subprocess.Popen[bytes]
-    log: Path
-    journal_path: Path
-    termination_log: Path
-
-    def wait(self, timeout: float = 300) -> int:
-        """The exit code; fails with the runner's log if it hangs."""
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            pytest.fail(f"runner hung:\n{self.log.read_text()[-4000:]}")
-
-    def journal(self) -> dict[str, Any]:
-        """The journal file."""
-        document: dict[str, Any] = json.loads(self.journal_path.read_text())
-        return document
-
-    def summary(self) -> dict[str, Any]:
-        """The termination message."""
-        document: dict[str, Any] = json.loads(self.termination_log.read_text())
-        return document
-
-    def log_text(self) -> str:
-        """What the runner logged."""
-        return self.log.read_text(errors="replace")
-
-
-def start_run(cluster: Cluster, tmp_path: Path, *args: str, vegeta: str | None = None) -> Run:
+def start_run(
+    cluster: Cluster, tmp_path: Path, *args: str, vegeta: str | None = None
+) -> RunnerProc:
     """Start ``ripple run-experiment ARGS`` with the cluster's kubeconfig."""
-    journal_path = tmp_path / "journal.json"
-    termination_log = tmp_path / "termination-log"
-    termination_log.write_text("")
-    log = tmp_path / "runner.log"
-    env = {**cluster.env(), "RIPPLE_TERMINATION_LOG": str(termination_log)}
-    if vegeta:
-        env["RIPPLE_VEGETA"] = vegeta
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [RIPPLE, "run-experiment", *args, "--journal-path", str(journal_path)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=tmp_path,
-        )
-    return Run(proc=proc, log=log, journal_path=journal_path, termination_log=termination_log)
+    return start_runner(tmp_path, vegeta, *args, env=cluster.env())
 
 
 def load_args(
@@ -236,12 +190,3 @@ def load_args(
         args += ["--configuration", f"{key}={value}"]
     load = ["--load-target", demo.front_url, "--load-rate", rate]
     return [*args, *load, "--load-output-dir", str(tmp_path / "load")]
-
-
-def probe_output(journal: dict[str, Any], phase: str, name: str) -> dict[str, Any]:
-    """The output of steady-state probe ``name`` ``before`` or ``after`` the method."""
-    for run in journal["steady_states"][phase]["probes"]:
-        if run["activity"]["name"] == name:
-            output: dict[str, Any] = run["output"]
-            return output
-    raise AssertionError(f"no probe {name} {phase} the method")

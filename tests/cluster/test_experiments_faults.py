@@ -16,12 +16,12 @@ from tests.cluster.experiments_support import (
     deploy_demo,
     load_args,
     load_image,
-    probe_output,
     start_run,
     vegeta_path,
 )
 from tests.support.cluster import Cluster, KubectlError
 from tests.support.poll import wait_for
+from tests.support.runner import probe_output
 
 pytestmark = pytest.mark.cluster
 

@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,14 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-import pytest
 
 from tests.integration.services_procs import ServiceProc, start_service
 from tests.support.poll import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_EXPERIMENT = Path(__file__).parent / "data" / "back-freezes.json"
-RIPPLE = str(Path(sys.executable).with_name("ripple"))
 
 
 def vegeta_path() -> str:
@@ -85,71 +82,3 @@ def start_chain(log_dir: Path) -> Iterator[Chain]:
             os.kill(back.proc.pid, signal.SIGCONT)
         for service in (front, middle, back):
             service.stop()
-
-
-@dataclass
-class RunnerProc:
-    """A ``ripple run-experiment`` process and the files it leaves."""
-
-    proc: subprocess.Popen[bytes]
-    log: Path
-    journal_path: Path
-    termination_log: Path
-
-    def log_text(self) -> str:
-        """Everything the runner logged so far."""
-        return self.log.read_text(errors="replace")
-
-    def wait(self, timeout: float = 120) -> int:
-        """Wait for the exit code (fails with the log on a hang)."""
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            pytest.fail(f"runner hung; log:\n{self.log_text()}")
-
-    def journal(self) -> dict[str, Any]:
-        """The journal file the runner wrote."""
-        document: dict[str, Any] = json.loads(self.journal_path.read_text())
-        return document
-
-    def summary(self) -> dict[str, Any]:
-        """The termination message the runner wrote."""
-        document: dict[str, Any] = json.loads(self.termination_log.read_text())
-        return document
-
-
-def start_runner(
-    tmp_path: Path, vegeta: str, *args: str, env: dict[str, str] | None = None
-) -> RunnerProc:
-    """Start ``ripple run-experiment ARGS --journal-path ...`` with a termination log in tmp."""
-    journal_path = tmp_path / "journal.json"
-    termination_log = tmp_path / "termination-log"
-    termination_log.write_text("")
-    log = tmp_path / "runner.log"
-    full_env = {
-        **os.environ,
-        "RIPPLE_VEGETA": vegeta,
-        "RIPPLE_TERMINATION_LOG": str(termination_log),
-    }
-    full_env.update(env or {})
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [RIPPLE, "run-experiment", *args, "--journal-path", str(journal_path)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-            cwd=tmp_path,
-        )
-    return RunnerProc(
-        proc=proc, log=log, journal_path=journal_path, termination_log=termination_log
-    )
-
-
-def probe_output(journal: dict[str, Any], phase: str, name: str) -> dict[str, Any]:
-    """The output of the steady-state probe ``name`` ``before`` or ``after`` the method."""
-    for run in journal["steady_states"][phase]["probes"]:
-        if run["activity"]["name"] == name:
-            output: dict[str, Any] = run["output"]
-            return output
-    raise AssertionError(f"no probe {name} {phase} the method")

@@ -19,12 +19,11 @@ from ripple_experiments.load_results import RESULTS_FILE
 from tests.integration.runner_support import (
     FIXTURE_EXPERIMENT,
     Chain,
-    probe_output,
     start_chain,
-    start_runner,
     vegeta_path,
 )
 from tests.support.poll import wait_for
+from tests.support.runner import probe_output, start_runner
 
 LOAD = "load-responses-carry-no-error"
 CRASHING_EXPERIMENT = FIXTURE_EXPERIMENT.with_name("hypothesis-crashes.json")
