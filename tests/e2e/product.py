@@ -302,21 +302,17 @@ class Product:
         return pod
 
     def operator_memory(self) -> dict[str, int]:
-        """The operator process's RSS and high-water mark (and its cgroup's usage), in bytes."""
+        """The operator process's RSS and high-water mark (and its cgroup's usage), in bytes.
+
+        Read in the one ready operator pod by name (``deploy/...`` may pick a terminating one).
+        """
+        pod = self.operator_pod()["metadata"]["name"]
         done = self.kubectl(
-            "exec",
-            "-n",
-            self.namespace,
-            f"deploy/{OPERATOR}",
-            "-c",
-            "operator",
-            "--",
-            "python3",
-            "-c",
-            MEMORY_PROBE,
-            timeout=30,
-        )
+            "exec", "-n", self.namespace, pod, "-c", "operator", "--",
+            "python3", "-c", MEMORY_PROBE, timeout=30,
+        )  # fmt: skip
         memory: dict[str, int] = json.loads(done.stdout.strip().splitlines()[-1])
+        assert "VmRSS" in memory, f"no VmRSS in {pod}'s /proc/1/status: {done.stdout!r}"
         return memory
 
     def follow_logs(self, pod: str, container: str) -> subprocess.Popen[str]:

@@ -88,8 +88,8 @@ def test_twenty_scenarios_at_once_each_run_exactly_once_memory_bounded(
     )
     print("outcomes: " + "; ".join(f"{n} x {why}" for why, n in reasons.most_common()))
     for name in [n for n, st in statuses.items() if st["verdict"] != "Pass"][:3]:
-        before = probe_output(product.journal(name, 1), "before", "load-responses-carry-no-error")
-        print(f"  {name}: the load before the method: {before}")
+        counts = probe_output(product.journal(name, 1), "before", "load-responses-carry-no-error")
+        print(f"  {name}: the load before the method: {counts}")
     print(
         f"operator memory: RSS before {mib(before.get('VmRSS'))}, "
         f"peak sampled {mib(peak_rss)} ({len(samples)} samples, {len(missed)} missed), "
