@@ -22,13 +22,13 @@ from tests.operator.fixtures import crd, image_in_cluster  # noqa: F401
 from tests.operator.support import (
     RUNNER_RBAC,
     apply,
-    deploy_demo,
     process_operator,
     quick_experiment,
     scenario,
     status_of,
 )
 from tests.support.cluster import Cluster
+from tests.support.demo import deploy_demo
 from tests.support.poll import wait_for
 
 COUNT = int(os.environ.get("RIPPLE_BENCH_SCENARIOS", "100"))

@@ -13,13 +13,13 @@ import pytest
 
 from tests.cluster.experiments_support import (
     Demo,
-    deploy_demo,
     load_args,
     load_image,
     start_run,
     vegeta_path,
 )
 from tests.support.cluster import Cluster, KubectlError
+from tests.support.demo import deploy_demo
 from tests.support.poll import wait_for
 from tests.support.runner import probe_output
 

@@ -225,69 +225,6 @@ def quick_experiment(*, seconds: int = 0, title: str = "quick check") -> dict[st
     }
 
 
-def deploy_demo(cluster: Cluster, namespace: str) -> None:
-    """front -> middle -> back from the ripple image, as the chart deploys them; wait ready."""
-    upstreams = {"front": "http://middle:8080/", "middle": "http://back:8080/", "back": ""}
-    docs: list[dict[str, Any]] = []
-    for role, upstream in upstreams.items():
-        labels = {"app.kubernetes.io/name": role}
-        args = ["service", "--role", role] + (["--upstream", upstream] if upstream else [])
-        docs.append(
-            {
-                "apiVersion": "apps/v1",
-                "kind": "Deployment",
-                "metadata": {"name": role, "labels": labels},
-                "spec": {
-                    "replicas": 1,
-                    "selector": {"matchLabels": labels},
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {
-                            "automountServiceAccountToken": False,
-                            "containers": [
-                                {
-                                    "name": role,
-                                    "image": IMAGE,
-                                    "imagePullPolicy": "Never",
-                                    "args": args,
-                                    "env": [{"name": "RIPPLE_PORT", "value": "8080"}],
-                                    "ports": [{"name": "http", "containerPort": 8080}],
-                                    "readinessProbe": {
-                                        "httpGet": {"path": "/readyz", "port": "http"},
-                                        "periodSeconds": 1,
-                                    },
-                                    "resources": {"requests": {"cpu": "10m", "memory": "48Mi"}},
-                                }
-                            ],
-                        },
-                    },
-                },
-            }
-        )
-        docs.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Service",
-                "metadata": {"name": role, "labels": labels},
-                "spec": {
-                    "selector": labels,
-                    "ports": [{"name": "http", "port": 8080, "targetPort": "http"}],
-                },
-            }
-        )
-    apply(cluster, namespace, yaml.safe_dump_all(docs))
-    for role in upstreams:
-        cluster.kubectl(
-            "rollout",
-            "status",
-            f"deployment/{role}",
-            "-n",
-            namespace,
-            "--timeout=180s",
-            timeout=200,
-        )
-
-
 def json_records(text: str) -> list[dict[str, Any]]:
     """The JSON log records in an operator's output (other lines ignored)."""
     records = []

@@ -6,7 +6,6 @@ import pytest
 
 from tests.operator.support import (
     apply,
-    deploy_demo,
     events_of,
     jobs_of,
     kopf_operator,
@@ -16,6 +15,7 @@ from tests.operator.support import (
     wait_for_status,
 )
 from tests.support.cluster import Cluster
+from tests.support.demo import deploy_demo
 from tests.support.poll import wait_for
 
 pytestmark = pytest.mark.usefixtures(
