@@ -20,6 +20,10 @@ JOURNAL_KEY: Final = "journal.json"
 JOURNAL_GZ_KEY: Final = "journal.json.gz"
 """ConfigMap ``binaryData`` key used instead when the journal is large."""
 
+JOURNAL_NOTE_KEY: Final = "ripple_note"
+"""Journal key where the runner says why a run ended as it did (e.g. interrupted by SIGTERM):
+kept with the journal when the pod, and its termination message, are gone."""
+
 LOAD_RESULTS_DIR: Final = "/var/run/ripple/load"
 """Where the load sidecar streams vegeta's JSON lines and the probes read them."""
 LOAD_RESULTS_FILE: Final = "results.jsonl"

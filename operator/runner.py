@@ -25,6 +25,7 @@ from chaoslib.run import EventHandlerRegistry, RunEventHandler, apply_rollbacks
 from chaoslib.types import Strategy
 from ripple_operator import runner_interrupt
 from ripple_operator.load import Load, LoadSettings
+from ripple_operator.names import JOURNAL_NOTE_KEY
 from ripple_operator.runner_experiment import Experiment
 from ripple_operator.runner_journal import (
     JournalStoreError,
@@ -263,6 +264,8 @@ def execute(request: RunRequest) -> int:
         message = f"interrupted by {signal_name}; rollbacks played: {_rollback_count(journal)}"
     if journal is not None and message is None and _not_steady_before(journal):
         message = "the steady state did not hold before the method: nothing was injected"
+    if journal is not None and message:
+        journal = {**journal, JOURNAL_NOTE_KEY: message}
     delivered = deliver(journal, request.destination, message=message)
     for sig, handler in previous.items():
         signal.signal(sig, handler)

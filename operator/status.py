@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from .names import JOURNAL_NOTE_KEY
 from .verdict import Verdict, verdict_of
 
 Journal = Mapping[str, Any]
@@ -124,11 +125,11 @@ def run_message(journal: Journal | None, outcome: JobOutcome) -> str:
         failed = [p["name"] for p in before["probes"] if not p.get("met")]
         which = f" ({', '.join(failed)})" if failed else ""
         return f"the steady state did not hold before the method{which}: nothing was tested"
-    return f"the experiment ended {status}" + (
-        f": {_clip(outcome.termination_message.strip())}"
-        if outcome.termination_message and not outcome.succeeded
-        else ""
-    )
+    if outcome.termination_message and not outcome.succeeded:
+        detail: object = outcome.termination_message.strip()
+    else:
+        detail = journal.get(JOURNAL_NOTE_KEY)
+    return f"the experiment ended {status}" + (f": {_clip(str(detail))}" if detail else "")
 
 
 def _after(journal: Journal) -> Any:

@@ -128,6 +128,7 @@ def test_sigterm_during_the_method_interrupts_and_plays_the_rollback(
     assert runner.wait(timeout=30) == 1, "an interrupted run did not run to its end"
     journal = runner.journal()
     assert journal["status"] == "interrupted"
+    assert journal["ripple_note"] == "interrupted by SIGTERM; rollbacks played: 1"
     assert [r["activity"]["name"] for r in journal["rollbacks"]] == ["thaw-back"]
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
     assert not chain.back_is_stopped(), "no fault outlives the run"

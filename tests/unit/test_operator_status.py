@@ -290,3 +290,13 @@ def test_the_runners_committed_journals(name: str) -> None:
     patch, _ = finished_patch(None, record=record, history_limit=3, now=NOW)
     assert patch["phase"] == "Completed"
     assert patch["verdict"] == verdict
+
+
+def test_the_runners_note_gives_the_reason_when_the_pod_is_gone() -> None:
+    journal = json.loads((DATA / "interrupted.json").read_text(encoding="utf-8"))
+    journal["ripple_note"] = "interrupted by SIGTERM; rollbacks played: 1"
+    record = run_record(info=_info(), journal=journal, outcome=OK)
+    assert record["verdict"] == "Error"
+    assert record["message"] == (
+        "the experiment ended interrupted: interrupted by SIGTERM; rollbacks played: 1"
+    )
