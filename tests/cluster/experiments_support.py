@@ -21,18 +21,6 @@ TOP = Path(__file__).resolve().parents[2]
 CRD = TOP / "crds" / "chaosscenarios.ripple.dev.yaml"
 
 
-def vegeta_path() -> str:
-    """The vegeta binary, built once into the tool cache by ``hack/tools``."""
-    done = subprocess.run(
-        [str(TOP / "hack" / "tools"), "vegeta"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    return done.stdout.strip().splitlines()[-1]
-
-
 def load_image(cluster: Cluster) -> None:
     """Copy ``ripple:dev`` from Docker into the cluster; under CI=true, build it if missing."""
     present = subprocess.run(

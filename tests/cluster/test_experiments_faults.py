@@ -16,12 +16,11 @@ from tests.cluster.experiments_support import (
     load_args,
     load_image,
     start_run,
-    vegeta_path,
 )
 from tests.support.cluster import Cluster, KubectlError
 from tests.support.demo import deploy_demo
 from tests.support.poll import wait_for
-from tests.support.runner import probe_output
+from tests.support.runner import probe_output, vegeta_path
 
 pytestmark = pytest.mark.cluster
 

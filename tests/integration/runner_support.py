@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,18 +22,6 @@ from tests.support.poll import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_EXPERIMENT = Path(__file__).parent / "data" / "back-freezes.json"
-
-
-def vegeta_path() -> str:
-    """The vegeta binary, built once into the tool cache by ``hack/tools``."""
-    done = subprocess.run(
-        [str(REPO / "hack" / "tools"), "vegeta"],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=900,
-    )
-    return done.stdout.strip().splitlines()[-1]
 
 
 def answers_200(url: str) -> bool:

@@ -12,10 +12,10 @@ import psutil
 import pytest
 from ripple_experiments.load_results import RESULTS_FILE, parse_line
 
-from tests.integration.runner_support import answers_200, vegeta_path
+from tests.integration.runner_support import answers_200
 from tests.integration.services_procs import ServiceProc, start_service
 from tests.support.poll import wait_for
-from tests.support.runner import RIPPLE
+from tests.support.runner import RIPPLE, vegeta_path
 
 
 @pytest.fixture(scope="module")

@@ -20,10 +20,9 @@ from tests.integration.runner_support import (
     FIXTURE_EXPERIMENT,
     Chain,
     start_chain,
-    vegeta_path,
 )
 from tests.support.poll import wait_for
-from tests.support.runner import probe_output, start_runner
+from tests.support.runner import probe_output, start_runner, vegeta_path
 
 LOAD = "load-responses-carry-no-error"
 CRASHING_EXPERIMENT = FIXTURE_EXPERIMENT.with_name("hypothesis-crashes.json")

@@ -17,6 +17,19 @@ from typing import Any
 import pytest
 
 RIPPLE = str(Path(sys.executable).with_name("ripple"))
+HACK_TOOLS = Path(__file__).resolve().parents[2] / "hack" / "tools"
+
+
+def vegeta_path() -> str:
+    """The vegeta binary, built once into the tool cache by ``hack/tools``."""
+    done = subprocess.run(
+        [str(HACK_TOOLS), "vegeta"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=900,
+    )
+    return done.stdout.strip().splitlines()[-1]
 
 
 @dataclass
