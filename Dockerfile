@@ -35,9 +35,11 @@ COPY pyproject.toml ./
 RUN /opt/build/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' >requirements.txt \
  && /opt/ripple/bin/pip install -q -r requirements.txt
 COPY README.md ./
+COPY contract ./contract
 COPY services ./services
 COPY experiments ./experiments
 COPY operator ./operator
+COPY report ./report
 RUN /opt/build/bin/pip wheel -q --no-deps --no-build-isolation -w /wheels . \
  && /opt/ripple/bin/pip install -q --no-deps /wheels/*.whl \
  && /opt/ripple/bin/python -m pip uninstall -q -y pip \

@@ -1,1 +1,5 @@
-"""ripple's Chaos Toolkit experiments and the extension their probes and actions call."""
+"""Everything that runs in a run's pod.
+
+The built-in experiments, the Chaos Toolkit extension their activities call, the runner
+(``ripple run-experiment``) and the load sidecar (``ripple load``).
+"""

@@ -7,16 +7,20 @@ refused here, before any Job exists, instead of failing inside the pod.
 
 from __future__ import annotations
 
-import copy
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ripple_experiments import catalog
+from ripple_contract.experiment import (
+    BadExperimentError,
+    UnknownConfigurationError,
+    apply_configuration,
+    parse_experiment,
+    validate,
+)
+from ripple_experiments import builtin as catalog
 
 from .errors import RetryLaterError
-from .runner_experiment import BadExperimentError, parse_experiment
 from .spec import ExperimentSource, InvalidSpecError
 
 Experiment = dict[str, Any]
@@ -49,7 +53,7 @@ class ResolvedExperiment:
 
 
 def builtin_catalog(name: str) -> Experiment | None:
-    """Look a built-in experiment up in ``ripple_experiments.catalog`` (shipped in the image)."""
+    """Look a built-in experiment up in ``ripple_experiments.builtin`` (shipped in the image)."""
     try:
         text = catalog.read_text(name)
     except KeyError:
@@ -102,57 +106,28 @@ def _short(title: str) -> str:
     return text if len(text) <= MAX_TITLE else text[: MAX_TITLE - 1] + "…"
 
 
-# chaoslib validates through a module-level activity cache: one validation at a time.
-_validation_lock = threading.Lock()
-
-
 def validate_experiment(
     experiment: ResolvedExperiment, *, configuration: Mapping[str, Any], field: str
 ) -> None:
-    """Run Chaos Toolkit's validation on the experiment as the runner will see it.
+    """Apply the overrides and validate exactly as the runner will, reporting against the spec.
 
-    Blocking (it may import modules): call it through ``asyncio.to_thread``.
+    Blocking (chaoslib imports the providers' modules): call it through ``asyncio.to_thread``.
     """
-    from chaoslib.exceptions import ChaosException
-    from chaoslib.experiment import ensure_experiment_is_valid
-
-    check_configuration(experiment, configuration)
-    document = with_configuration(experiment.document, configuration)
-    with _validation_lock:
-        try:
-            ensure_experiment_is_valid(document)
-        except ChaosException as exc:
-            raise InvalidSpecError(field, f"invalid experiment: {exc}") from None
-        except (ImportError, AttributeError, TypeError, ValueError) as exc:
-            raise InvalidSpecError(field, f"invalid experiment: {exc}") from None
-
-
-def check_configuration(experiment: ResolvedExperiment, overrides: Mapping[str, Any]) -> None:
-    """Refuse configuration keys the experiment does not have (a typo would go unnoticed).
-
-    ``namespace`` is exempt: the operator passes it to every run, and the runner drops it
-    when the experiment has no such key.
-    """
-    declared = experiment.document.get("configuration") or {}
-    if not isinstance(declared, dict):
-        raise InvalidSpecError("spec.experiment", "the experiment's configuration is not an object")
-    unknown = sorted(set(overrides) - set(declared) - {"namespace"})
-    if unknown:
-        known = ", ".join(sorted(declared)) or "none"
+    try:
+        document = apply_configuration(experiment.document, values=configuration)
+    except UnknownConfigurationError as exc:
+        key = exc.unknown[0]
+        known = ", ".join(exc.declared) or "none"
         raise InvalidSpecError(
-            f"spec.configuration.{unknown[0]}",
-            f"the experiment has no configuration key {unknown[0]!r} (it has: {known})",
-        )
-
-
-def with_configuration(experiment: Experiment, overrides: Mapping[str, Any]) -> Experiment:
-    """Copy the experiment, putting the spec's overrides into its ``configuration``."""
-    document = copy.deepcopy(experiment)
-    if overrides:
-        configuration = dict(document.get("configuration") or {})
-        configuration.update(overrides)
-        document["configuration"] = configuration
-    return document
+            f"spec.configuration.{key}",
+            f"the experiment has no configuration key {key!r} (it has: {known})",
+        ) from None
+    except BadExperimentError as exc:
+        raise InvalidSpecError("spec.configuration", str(exc)) from None
+    try:
+        validate(document)
+    except BadExperimentError as exc:
+        raise InvalidSpecError(field, str(exc)) from None
 
 
 def source_field(source: ExperimentSource) -> str:

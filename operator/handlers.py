@@ -11,8 +11,9 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import kopf
+from ripple_contract import names
 
-from . import metrics, names, reconcile, startup
+from . import metrics, reconcile, startup
 from .errors import RetryLaterError
 from .spec import InvalidSpecError
 

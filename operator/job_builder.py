@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from . import names
+from ripple_contract import names
+
 from .config import Config
 from .experiment_source import ResolvedExperiment
 from .spec import ScenarioSpec

@@ -19,8 +19,8 @@ from typing import Any, Final, cast
 
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
+from ripple_contract import names
 
-from . import names
 from .errors import RetryLaterError
 
 Body = dict[str, Any]

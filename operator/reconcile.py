@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from . import metrics, names, runs
+from ripple_contract import names
+
+from . import metrics, runs
 from .config import Config
 from .errors import RetryLaterError
 from .experiment_source import (

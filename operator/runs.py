@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any, Final
 
 from croniter import croniter
+from ripple_contract import names
 
-from . import names
 from .status import JobOutcome
 
 Body = Mapping[str, Any]

@@ -10,17 +10,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, Any, Final
 
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
+from ripple_contract.durations import DURATION_PATTERN, RATE_PATTERN, duration_seconds
+from ripple_contract.experiment import RollbackStrategy
 
-RATE_PATTERN: Final = r"^[1-9][0-9]{0,5}/[1-9][0-9]{0,5}(ns|us|ms|s|m|h)$"
-"""vegeta's ``freq/per`` rate: ``5/1s``, ``100/1m``."""
-DURATION_PATTERN: Final = r"^([0-9]{1,6}(\.[0-9]{1,6})?(ns|us|ms|s|m|h)){1,3}$"
-"""A Go duration such as ``3s``, ``1m30s`` or ``1.5s``."""
 DNS_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
 DNS_SUBDOMAIN_PATTERN: Final = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
 CONFIGMAP_KEY_PATTERN: Final = r"^[-._a-zA-Z0-9]{1,253}$"
@@ -34,15 +31,6 @@ MAX_INLINE_BYTES: Final = 64 * 1024
 """An inline experiment travels in annotations and etcd; larger ones belong in a ConfigMap."""
 MAX_LOAD_TIMEOUT_SECONDS: Final = 60.0
 
-_UNIT_SECONDS: Final = {
-    "ns": 1e-9,
-    "us": 1e-6,
-    "ms": 1e-3,
-    "s": 1.0,
-    "m": 60.0,
-    "h": 3600.0,
-}
-
 
 class InvalidSpecError(ValueError):
     """The spec cannot be run; ``field`` names what the user has to fix."""
@@ -51,15 +39,6 @@ class InvalidSpecError(ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
-
-
-class RollbackStrategy(StrEnum):
-    """When the runner plays the experiment's rollbacks (Chaos Toolkit's strategies)."""
-
-    DEFAULT = "default"
-    ALWAYS = "always"
-    NEVER = "never"
-    DEVIATED = "deviated"
 
 
 class _Model(BaseModel):
@@ -146,14 +125,6 @@ def is_valid_cron(expression: str) -> bool:
     if text in CRON_MACROS:
         return True
     return len(text.split()) == 5 and bool(croniter.is_valid(text))
-
-
-def duration_seconds(text: str) -> float:
-    """Seconds in a Go duration string such as ``1m30s``."""
-    parts = re.findall(r"([0-9]+(?:\.[0-9]+)?)(ns|us|ms|s|m|h)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise ValueError(f"{text!r} is not a Go duration")
-    return sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
 
 
 def parse_spec(raw: Mapping[str, Any] | None) -> ScenarioSpec:

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from .names import JOURNAL_NOTE_KEY
-from .verdict import Verdict, verdict_of
+from ripple_contract.names import JOURNAL_NOTE_KEY
+from ripple_contract.verdict import Verdict, verdict_of
 
 Journal = Mapping[str, Any]
 """A Chaos Toolkit journal, as the runner stored it."""

@@ -1,5 +1,5 @@
 """``python -m ripple_services``: the same as ``ripple service``."""
 
-from ripple_services.cli import main
+from .cli import main
 
 raise SystemExit(main())

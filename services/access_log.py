@@ -13,9 +13,10 @@ from typing import TextIO
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
-from ripple_services.metrics import Metrics
-from ripple_services.state import ROUTE, ROUTE_OTHER, UPSTREAM_OUTCOME
-from ripple_services.upstream import REQUEST_ID
+
+from .metrics import Metrics
+from .state import ROUTE, ROUTE_OTHER, UPSTREAM_OUTCOME
+from .upstream import REQUEST_ID
 
 
 def route_of(request: web.BaseRequest) -> str:

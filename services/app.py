@@ -9,12 +9,13 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from ripple_services.config import ServiceConfig
-from ripple_services.handlers import handle_healthz, handle_metrics, handle_readyz, handle_root
-from ripple_services.metrics import Metrics
-from ripple_services.session_pool import RotatingSession
-from ripple_services.state import CONFIG, LIFECYCLE, METRICS, ROUTE, ROUTE_OTHER, SESSION, Lifecycle
-from ripple_services.upstream import new_session
+
+from .config import ServiceConfig
+from .handlers import handle_healthz, handle_metrics, handle_readyz, handle_root
+from .metrics import Metrics
+from .rotating_session import RotatingSession
+from .state import CONFIG, LIFECYCLE, METRICS, ROUTE, ROUTE_OTHER, SESSION, Lifecycle
+from .upstream import new_session
 
 #: How often buffered log lines are pushed to stdout.
 FLUSH_INTERVAL = 0.25

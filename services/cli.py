@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 
-from ripple_services.config import ConfigError, parse_config
-from ripple_services.logs import configure_logging
-from ripple_services.server import run
+from .config import ConfigError, parse_config
+from .logs import configure_logging
+from .server import run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, NoReturn
+from typing import Literal
 
 import yarl
+from ripple_contract.commands import OneLineParser
 
 Role = Literal["front", "middle", "back"]
 ROLES: tuple[Role, ...] = ("front", "middle", "back")
@@ -32,14 +32,6 @@ class ConfigError(ValueError):
     """A flag or environment variable is wrong; the message is the one line the user sees."""
 
 
-class OneLineParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line on stderr and exit code 2."""
-
-    def error(self, message: str) -> NoReturn:
-        """Report a bad flag in one line, as every ripple command does."""
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ServiceConfig:
     """Everything one service process needs, validated."""
@@ -57,7 +49,7 @@ class ServiceConfig:
     shutdown_delay: float = 5.0
     """Seconds to keep serving (while unready) after SIGTERM, before draining."""
     upstream_max_connection_age: float = 5.0
-    """Seconds a keep-alive connection to the upstream may live (0: forever); see session_pool."""
+    """Seconds a keep-alive connection to the upstream may live (0: forever)."""
 
     @property
     def upstream_name(self) -> Role | None:

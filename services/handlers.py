@@ -6,15 +6,16 @@ from secrets import token_hex
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
-from ripple_services.answer import Answer, compose_answer
-from ripple_services.state import (
+
+from .answer import Answer, compose_answer
+from .state import (
     CONFIG,
     LIFECYCLE,
     METRICS,
     SESSION,
     UPSTREAM_OUTCOME,
 )
-from ripple_services.upstream import REQUEST_ID, call_upstream
+from .upstream import REQUEST_ID, call_upstream
 
 _JSON = "application/json"
 _READY = b'{"ready":true}'

@@ -22,11 +22,6 @@ _ERRNO_REASONS: dict[int, str] = {
 }
 
 
-def hop_error(service: str, reason: str) -> str:
-    """Prefix ``reason`` with the name of the service that saw it."""
-    return f"{service}: {reason}"
-
-
 def timed_out(upstream: str, timeout: float) -> str:
     """Reason for an upstream that did not connect and answer within ``timeout``."""
     return f"{upstream} timed out after {timeout}s"

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from ripple_services.upstream import OUTCOMES, Outcome
+
+from .upstream import OUTCOMES, Outcome
 
 #: Sub-millisecond to the timeout and beyond: the chain is fast, its failures are slow.
 LATENCY_BUCKETS = (

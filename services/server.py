@@ -17,10 +17,11 @@ import signal
 from collections.abc import Callable
 
 from aiohttp import web
-from ripple_services.access_log import access_logger_for
-from ripple_services.app import init_app
-from ripple_services.config import ServiceConfig
-from ripple_services.state import LIFECYCLE, METRICS
+
+from .access_log import access_logger_for
+from .app import init_app
+from .config import ServiceConfig
+from .state import LIFECYCLE, METRICS
 
 logger = logging.getLogger(__name__)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiohttp import web
-from ripple_services.config import ServiceConfig
-from ripple_services.metrics import Metrics
-from ripple_services.session_pool import RotatingSession
+
+from .config import ServiceConfig
+from .metrics import Metrics
+from .rotating_session import RotatingSession
 
 
 @dataclass(eq=False, slots=True)

@@ -9,8 +9,9 @@ from typing import Literal
 
 import aiohttp
 import yarl
-from ripple_services import messages
-from ripple_services.answer import Answer, BadBodyError, parse_answer
+
+from . import messages
+from .answer import Answer, BadBodyError, parse_answer
 
 Outcome = Literal["ok", "timeout", "connect_error", "bad_status", "bad_body"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "timeout", "connect_error", "bad_status", "bad_body")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ripple_operator.runner_journal import read_journal_configmap
+from ripple_experiments.runner.journal import read_journal_configmap
 
 from tests.cluster.experiments_support import CRD, start_run
 from tests.support.cluster import Cluster, KubectlError

@@ -82,7 +82,7 @@ def test_built_in_experiments_ship_as_package_data(image: str) -> None:
     done = run(
         image,
         "-c",
-        "import json, ripple_experiments.catalog as c;"
+        "import json, ripple_experiments.builtin as c;"
         "print(json.dumps({n: json.loads(c.read_text(n))['title'] for n in c.names()}))",
         entrypoint="python3",
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from ripple_experiments.load_results import RESULTS_FILE, parse_line
+from ripple_experiments.extension.load_results import RESULTS_FILE, parse_line
 
 from tests.integration.runner_support import answers_200
 from tests.integration.services_procs import ServiceProc, start_service

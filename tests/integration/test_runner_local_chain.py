@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from ripple_experiments.load_results import RESULTS_FILE
+from ripple_experiments.extension.load_results import RESULTS_FILE
 
 from tests.integration.runner_support import (
     FIXTURE_EXPERIMENT,

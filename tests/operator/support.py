@@ -119,7 +119,14 @@ def process_operator(
     env = {**os.environ, **operator_env(cluster), **extra_env}
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "ripple_operator.cli", "operator", "--namespace", namespace],
+            [
+                sys.executable,
+                "-m",
+                "ripple_contract.commands",
+                "operator",
+                "--namespace",
+                namespace,
+            ],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from ripple_operator import names
-from ripple_operator.spec import ScenarioSpec
+from ripple_contract import durations, names
+from ripple_experiments.load.vegeta import LoadSettings, check_settings
+from ripple_operator.spec import InvalidSpecError, ScenarioSpec, parse_spec
 
 CRD_FILE = Path(__file__).parents[2] / "crds" / "chaosscenarios.ripple.dev.yaml"
 
@@ -147,3 +149,49 @@ def test_status_has_a_schema_for_every_field_the_operator_writes(crd: dict[str, 
     assert set(status) == expected
     assert status["phase"]["enum"] == ["Pending", "Running", "Completed", "Error", "Invalid"]
     assert status["verdict"]["enum"] == ["Pass", "Fail", "Error"]
+
+
+RATE_SAMPLES = ["5/1s", "100/1m", "1/500ms", "999999/1h", "5/s", "0/1s", "5", "5/1d", "10/1.5s"]
+DURATION_SAMPLES = ["3s", "1m30s", "1.5s", "250ms", "3", "s", "1d", "-1s", "3µs", "1h1m1s1ms"]
+
+
+@pytest.mark.parametrize(
+    ("field", "pattern", "accepts", "samples"),
+    [
+        ("rate", durations.RATE_PATTERN, durations.is_rate, RATE_SAMPLES),
+        ("timeout", durations.DURATION_PATTERN, durations.is_duration, DURATION_SAMPLES),
+    ],
+)
+def test_one_rule_for_rates_and_durations(
+    crd: dict[str, Any],
+    field: str,
+    pattern: str,
+    accepts: Callable[[str], bool],
+    samples: list[str],
+) -> None:
+    """The CRD, the operator's model and the load sidecar accept and refuse the same strings."""
+    crd_pattern = _spec_schema(crd)["properties"]["load"]["properties"][field]["pattern"]
+    assert crd_pattern == pattern
+    for value in samples:
+        by_crd = re.search(crd_pattern, value) is not None
+        assert accepts(value) is by_crd, value
+        try:
+            check_settings(
+                LoadSettings(
+                    target="http://front:8080/", output_dir=Path("/tmp/x"), **{field: value}
+                )
+            )
+            by_sidecar = True
+        except ValueError:
+            by_sidecar = False
+        assert by_sidecar is by_crd, value
+        try:
+            parse_spec(
+                {"experiment": {"name": "smoke"}, "load": {"target": "http://f/", field: value}}
+            )
+            by_model = True
+        except InvalidSpecError:
+            by_model = False
+        if by_crd and field == "timeout" and durations.duration_seconds(value) > 60:
+            continue  # the model also caps the timeout; the CRD says so in a CEL rule
+        assert by_model is by_crd, value

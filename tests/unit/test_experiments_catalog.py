@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from chaoslib.experiment import ensure_experiment_is_valid
-from ripple_experiments import catalog
+from ripple_experiments import builtin as catalog
 
 SHIPPED = [
     "middle-loses-network-to-back",
@@ -72,7 +72,7 @@ def test_the_hypothesis_requires_load_data_and_front_200() -> None:
     assert probes[0]["tolerance"] == 200
     tolerance = probes[1]["tolerance"]["provider"]
     assert (tolerance["module"], tolerance["func"]) == (
-        "ripple_experiments.load_results",
+        "ripple_experiments.extension.load_results",
         "no_failures",
     )
     assert tolerance["arguments"] == {"min_responses": "${min_responses}"}

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ripple_experiments.load_results import (
+from ripple_experiments.extension.load_results import (
     count_window,
     load_summary,
     no_failures,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from ripple_operator.operator_cli import main
+from ripple_operator.main import main
 
 
 def test_a_bad_flag_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:

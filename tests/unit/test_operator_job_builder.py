@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ripple_operator import names
+from ripple_contract import names
 from ripple_operator.config import Config
 from ripple_operator.experiment_source import resolve_experiment
 from ripple_operator.job_builder import RunObjects, ScenarioRef, build_run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from ripple_operator import names
+from ripple_contract import names
 from ripple_operator.runs import (
     ANNOTATION_GENERATION,
     ANNOTATION_OBSERVED_RERUN,

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from ripple_contract.durations import duration_seconds
+from ripple_contract.experiment import RollbackStrategy
 from ripple_operator.experiment_source import (
     ConfigMapNotFoundError,
-    check_configuration,
     resolve_experiment,
     validate_experiment,
 )
 from ripple_operator.spec import (
     InvalidSpecError,
-    RollbackStrategy,
     check_scenario_name,
-    duration_seconds,
     is_valid_cron,
     parse_spec,
 )
@@ -252,6 +251,10 @@ def test_chaoslib_validation_refuses_broken_experiments(
 def test_an_unknown_configuration_key_is_named() -> None:
     experiment = resolve_experiment(parse_spec(SMOKE).experiment)
     with pytest.raises(InvalidSpecError) as caught:
-        check_configuration(experiment, {"namespace": "x", "windw_seconds": 3})
+        validate_experiment(
+            experiment,
+            configuration={"namespace": "x", "windw_seconds": 3},
+            field="spec.experiment.name",
+        )
     assert caught.value.field == "spec.configuration.windw_seconds"
     assert "window_seconds" in caught.value.problem

@@ -153,7 +153,7 @@ def test_no_journal_is_error_with_the_job_reason_and_the_pod_message() -> None:
 
 
 def test_every_real_journal_maps_to_its_own_verdict(journals: dict[str, Any]) -> None:
-    from ripple_operator.verdict import verdict_of
+    from ripple_contract.verdict import verdict_of
 
     assert sum(name.startswith("file:") for name in journals) >= len(COMMITTED)
     for name, journal in journals.items():

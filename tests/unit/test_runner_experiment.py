@@ -7,16 +7,18 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ripple_experiments import catalog
-from ripple_operator.runner_experiment import (
+from ripple_contract.experiment import (
     BadExperimentError,
     apply_configuration,
     coerce,
     conform,
+    validate,
+)
+from ripple_experiments import builtin as catalog
+from ripple_experiments.runner.inputs import (
     load_configuration_file,
     load_experiment,
     parse_assignment,
-    validate,
 )
 
 

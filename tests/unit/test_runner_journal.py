@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ripple_operator.names import JOURNAL_GZ_KEY, JOURNAL_KEY
-from ripple_operator.runner import prepare_kubernetes_environment, ran_to_end
-from ripple_operator.runner_journal import (
+from ripple_contract.names import JOURNAL_GZ_KEY, JOURNAL_KEY
+from ripple_experiments.runner.journal import (
     LARGE_JOURNAL_BYTES,
     JournalStoreError,
     build_journal_configmap,
@@ -20,6 +19,7 @@ from ripple_operator.runner_journal import (
     termination_summary,
     write_termination_log,
 )
+from ripple_experiments.runner.run import prepare_kubernetes_environment, ran_to_end
 
 JOURNALS = Path(__file__).parent / "data" / "journals"
 

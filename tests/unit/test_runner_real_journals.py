@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ripple_operator.runner import ran_to_end
-from ripple_operator.runner_journal import termination_summary
-from ripple_operator.verdict import verdict_of
+from ripple_contract.verdict import verdict_of
+from ripple_experiments.runner.journal import termination_summary
+from ripple_experiments.runner.run import ran_to_end
 
 JOURNALS = Path(__file__).parent / "data" / "journals"
 

@@ -18,7 +18,7 @@ from typing import Any
 from chaoslib import PayloadEncoder
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
-from ripple_operator.names import (
+from ripple_contract.names import (
     GROUP,
     JOURNAL_GZ_KEY,
     JOURNAL_KEY,
@@ -31,7 +31,7 @@ from ripple_operator.names import (
     VERSION,
     journal_configmap_name,
 )
-from ripple_operator.verdict import verdict_of
+from ripple_contract.verdict import verdict_of
 from urllib3.exceptions import HTTPError
 
 logger = logging.getLogger(__name__)

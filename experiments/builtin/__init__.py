@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from importlib.resources.abc import Traversable
 
-_PACKAGE = "ripple_experiments"
+_PACKAGE = "ripple_experiments.builtin"
 
 
 def names() -> list[str]:

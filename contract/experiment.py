@@ -1,17 +1,21 @@
-"""Find an experiment, apply configuration overrides, and validate it before anything runs."""
+"""The experiment as both programs read it: parsing, configuration overrides, validation.
+
+The operator checks a scenario's experiment with exactly the rules the runner applies,
+so a spec the operator accepts is an experiment the runner can run.
+"""
 
 from __future__ import annotations
 
 import ast
 import json
+import threading
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from enum import StrEnum
+from typing import Any, Final
 
 import yaml
 from chaoslib.exceptions import ChaosException
 from chaoslib.experiment import ensure_experiment_is_valid
-from ripple_experiments import catalog
 
 Experiment = dict[str, Any]
 """A Chaos Toolkit experiment document."""
@@ -21,23 +25,29 @@ class BadExperimentError(ValueError):
     """The experiment or its configuration is unusable; the message says why, in one line."""
 
 
-def load_experiment(name_or_path: str) -> Experiment:
-    """Load a built-in experiment by name, or a JSON/YAML file by path."""
-    text = catalog.read_text(name_or_path) if name_or_path in catalog.names() else None
-    source = f"built-in experiment {name_or_path!r}"
-    if text is None:
-        path = Path(name_or_path)
-        if not path.is_file():
-            known = ", ".join(catalog.names())
-            raise BadExperimentError(
-                f"no built-in experiment or file named {name_or_path!r} (built-in: {known})"
-            )
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadExperimentError(f"cannot read {path}: {exc}") from exc
-        source = str(path)
-    return parse_experiment(text, source=source)
+class UnknownConfigurationError(BadExperimentError):
+    """Overrides name keys the experiment does not declare (a typo would go unnoticed)."""
+
+    def __init__(self, unknown: list[str], declared: list[str]) -> None:
+        known = ", ".join(declared) or "none"
+        super().__init__(
+            f"unknown configuration key(s) {', '.join(unknown)} (the experiment has: {known})"
+        )
+        self.unknown = unknown
+        self.declared = declared
+
+
+class RollbackStrategy(StrEnum):
+    """When the runner plays the experiment's rollbacks (Chaos Toolkit's strategies)."""
+
+    DEFAULT = "default"
+    ALWAYS = "always"
+    NEVER = "never"
+    DEVIATED = "deviated"
+
+
+PASSED_TO_EVERY_RUN: Final = frozenset({"namespace"})
+"""Configuration keys the operator gives every run; an experiment without them ignores them."""
 
 
 def parse_experiment(text: str, *, source: str) -> Experiment:
@@ -52,25 +62,6 @@ def parse_experiment(text: str, *, source: str) -> Experiment:
             raise BadExperimentError(f"{source} is neither JSON nor YAML: {first}") from exc
     if not isinstance(document, dict):
         raise BadExperimentError(f"{source} is not a mapping: it must be a JSON or YAML object")
-    return document
-
-
-def parse_assignment(text: str) -> tuple[str, str]:
-    """Split ``key=value`` (the value may contain ``=``)."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise BadExperimentError(f"--configuration expects key=value, got {text!r}")
-    return key.strip(), value
-
-
-def load_configuration_file(path: Path) -> dict[str, Any]:
-    """Read a JSON object of configuration overrides."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise BadExperimentError(f"--configuration-file {path}: {exc}") from exc
-    if not isinstance(document, dict):
-        raise BadExperimentError(f"--configuration-file {path} is not a JSON object")
     return document
 
 
@@ -145,8 +136,7 @@ def apply_configuration(
     ``values`` (from a JSON file or the scenario) must match the default's type (see
     :func:`conform`); ``assignments`` (``key=value`` flags) are coerced to it and win.
     Refusing unknown keys catches typos that Chaos Toolkit would silently ignore;
-    ``namespace`` alone is dropped when the experiment has no such key, since the
-    operator passes it to every run.
+    Keys in :data:`PASSED_TO_EVERY_RUN` are dropped when the experiment has no such key.
     """
     configuration = experiment.get("configuration") or {}
     if not isinstance(configuration, dict):
@@ -157,25 +147,32 @@ def apply_configuration(
     }
     for key, raw in (assignments or {}).items():
         overrides[key] = coerce(key, raw, configuration.get(key))
-    if "namespace" in overrides and "namespace" not in configuration:
-        # the operator always passes the scenario's namespace; an experiment may not care
-        del overrides["namespace"]
+    for key in PASSED_TO_EVERY_RUN - set(configuration):
+        overrides.pop(key, None)
     unknown = sorted(set(overrides) - set(configuration))
     if unknown:
-        known = ", ".join(sorted(configuration)) or "none"
-        raise BadExperimentError(
-            f"unknown configuration key(s) {', '.join(unknown)} (the experiment has: {known})"
-        )
+        raise UnknownConfigurationError(unknown, sorted(configuration))
     configuration.update(overrides)
     return {**experiment, "configuration": configuration}
 
 
+# chaoslib validates through a module-level activity cache: one validation at a time.
+_validation_lock = threading.Lock()
+
+
 def validate(experiment: Experiment) -> None:
-    """chaostoolkit-lib's validation, every provider resolved; one line on failure."""
+    """chaostoolkit-lib's validation, every provider resolved; one line on failure.
+
+    Blocking (it imports the modules the providers name): the operator calls it through
+    ``asyncio.to_thread``.
+    """
     try:
-        ensure_experiment_is_valid(experiment)
+        with _validation_lock:
+            ensure_experiment_is_valid(experiment)
     except ChaosException as exc:
         raise BadExperimentError(f"invalid experiment: {exc}") from exc
-    except (TypeError, AttributeError, KeyError) as exc:
+    except ImportError as exc:
+        raise BadExperimentError(f"invalid experiment: {exc}") from exc
+    except (TypeError, AttributeError, KeyError, ValueError) as exc:
         # chaoslib assumes well-formed shapes; a list where it wants a mapping lands here
         raise BadExperimentError(f"invalid experiment: malformed document ({exc!r})") from exc

@@ -9,18 +9,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ripple_operator.cli import OneLineParser
-from ripple_operator.load import LoadSettings, check_settings
-from ripple_operator.runner import ROLLBACK_STRATEGIES, Destination, RunRequest, execute
-from ripple_operator.runner_experiment import (
-    BadExperimentError,
-    apply_configuration,
+from ripple_contract.commands import OneLineParser
+from ripple_contract.experiment import BadExperimentError, apply_configuration, validate
+
+from ..load.vegeta import LoadSettings, check_settings
+from .inputs import (
     load_configuration_file,
     load_experiment,
     parse_assignment,
-    validate,
 )
-from ripple_operator.runner_journal import termination_summary, write_termination_log
+from .journal import termination_summary, write_termination_log
+from .run import ROLLBACK_STRATEGIES, Destination, RunRequest, execute
 
 TERMINATION_LOG_ENV = "RIPPLE_TERMINATION_LOG"
 DEFAULT_TERMINATION_LOG = Path("/dev/termination-log")

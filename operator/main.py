@@ -8,8 +8,8 @@ import sys
 from collections.abc import Sequence
 
 import kopf
+from ripple_contract.commands import OneLineParser
 
-from .cli import OneLineParser
 from .config import ConfigError, LogFormat, load_config
 from .startup import MEMO_CONFIG
 

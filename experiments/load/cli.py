@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from ripple_operator.cli import OneLineParser
-from ripple_operator.load import Load, LoadError, LoadSettings
-from ripple_operator.names import LOAD_RESULTS_DIR
+from ripple_contract.commands import OneLineParser
+from ripple_contract.names import LOAD_RESULTS_DIR
+
+from .vegeta import Load, LoadError, LoadSettings
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -19,15 +18,13 @@ from types import TracebackType
 from typing import IO, Self
 from urllib.parse import urlsplit
 
-from ripple_operator.names import LOAD_RESULTS_FILE
+from ripple_contract.durations import duration_seconds, is_duration, is_rate
+from ripple_contract.names import LOAD_RESULTS_FILE
 
 logger = logging.getLogger(__name__)
 
 VEGETA_ENV = "RIPPLE_VEGETA"
 """Environment variable naming the vegeta binary; otherwise ``vegeta`` on ``PATH``."""
-
-_GO_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
-_RATE = re.compile(r"^[1-9]\d*(/(\d+(\.\d+)?)?(ns|us|µs|ms|s|m|h))?$")
 
 
 class LoadError(Exception):
@@ -61,11 +58,11 @@ def check_settings(settings: LoadSettings, *, flag_prefix: str = "--") -> None:
     url = urlsplit(settings.target)
     if url.scheme not in {"http", "https"} or not url.netloc:
         raise ValueError(f"{f}target must be an http(s) URL, got {settings.target!r}")
-    if not _RATE.match(settings.rate):
+    if not is_rate(settings.rate):
         raise ValueError(f"{f}rate must look like 5/1s (positive), got {settings.rate!r}")
-    if not _GO_DURATION.match(settings.timeout):
+    if not is_duration(settings.timeout):
         raise ValueError(f"{f}timeout must be a duration like 3s, got {settings.timeout!r}")
-    if settings.duration != "0" and not _GO_DURATION.match(settings.duration):
+    if settings.duration != "0" and not is_duration(settings.duration):
         raise ValueError(f"{f}duration must be 0 or a duration like 30s, got {settings.duration!r}")
 
 
@@ -158,7 +155,7 @@ class Load:
     def stop(self) -> int:
         """Stop the attack and wait for the last results to be written."""
         self.request_stop()
-        return self.wait(grace=_seconds(self.settings.timeout) + 5)
+        return self.wait(grace=duration_seconds(self.settings.timeout) + 5)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -170,12 +167,3 @@ class Load:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
-
-
-def _seconds(duration: str) -> float:
-    """Seconds in a Go duration such as ``1m30s`` or ``500ms``."""
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sum(
-        float(number) * units[unit]
-        for number, unit in re.findall(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)", duration)
-    )

@@ -3,7 +3,7 @@
 What the operator's Job runs (``ripple run-experiment``): the experiment has been
 validated before this module touches anything; here it is played with chaoslib's
 ``run_experiment`` under the chosen rollback strategy, with SIGTERM turned into an
-interruption that still plays the rollbacks (see :mod:`ripple_operator.runner_interrupt`).
+interruption that still plays the rollbacks (see :mod:`ripple_experiments.runner.interrupt`).
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from chaoslib.control import load_global_controls
 from chaoslib.experiment import run_experiment
 from chaoslib.run import EventHandlerRegistry, RunEventHandler, apply_rollbacks
 from chaoslib.types import Strategy
-from ripple_operator import runner_interrupt
-from ripple_operator.load import Load, LoadSettings
-from ripple_operator.names import JOURNAL_NOTE_KEY
-from ripple_operator.runner_experiment import Experiment
-from ripple_operator.runner_journal import (
+from ripple_contract.experiment import Experiment, RollbackStrategy
+from ripple_contract.names import JOURNAL_NOTE_KEY
+
+from ..load.vegeta import Load, LoadSettings
+from . import interrupt as runner_interrupt
+from .journal import (
     JournalStoreError,
     store_journal,
     termination_summary,
@@ -37,7 +38,7 @@ from ripple_operator.runner_journal import (
 
 logger = logging.getLogger(__name__)
 
-ROLLBACK_STRATEGIES = ("default", "always", "never", "deviated")
+ROLLBACK_STRATEGIES = tuple(strategy.value for strategy in RollbackStrategy)
 """chaoslib's rollback strategies. ``default`` skips rollbacks after a failure or an
 interruption (Chaos Toolkit's rule); ripple's default is ``always``."""
 

@@ -10,9 +10,9 @@ from typing import NoReturn
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "service": ("ripple_services.cli", "run the demo service front, middle or back"),
-    "run-experiment": ("ripple_operator.runner_cli", "run a Chaos Toolkit experiment"),
-    "load": ("ripple_operator.load_cli", "run vegeta and stream its results as JSON lines"),
-    "operator": ("ripple_operator.operator_cli", "run the Kopf operator"),
+    "run-experiment": ("ripple_experiments.runner.cli", "run a Chaos Toolkit experiment"),
+    "load": ("ripple_experiments.load.cli", "run vegeta and stream its results as JSON lines"),
+    "operator": ("ripple_operator.main", "run the Kopf operator"),
 }
 
 
