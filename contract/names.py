@@ -9,9 +9,13 @@ VERSION: Final = "v1alpha1"
 KIND: Final = "ChaosScenario"
 PLURAL: Final = "chaosscenarios"
 
+FINALIZER: Final = "ripple.dev/finalizer"
+"""Held on a scenario until its run's Job has stopped (and rolled back)."""
+
 LABEL_SCENARIO: Final = "ripple.dev/scenario"
 LABEL_RUN: Final = "ripple.dev/run"
 ANNOTATION_RERUN: Final = "ripple.dev/rerun"
+"""Set by the user on a scenario: a new value asks for a new run."""
 LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "ripple"
 
@@ -39,7 +43,7 @@ def journal_configmap_name(scenario: str, run: str) -> str:
     return f"{scenario}-{run}-journal"
 
 
-# --- operator (issue 3): names of the objects a run owns ---------------------------------
+# --- the objects of one run: their labels, annotations, containers and files ------------
 
 LABEL_APP_NAME: Final = "app.kubernetes.io/name"
 LABEL_APP_INSTANCE: Final = "app.kubernetes.io/instance"
@@ -48,7 +52,17 @@ LABEL_APP_PART_OF: Final = "app.kubernetes.io/part-of"
 RUNNER_APP_NAME: Final = "ripple-runner"
 """``app.kubernetes.io/name`` of every run's Job and pod."""
 ANNOTATION_TRIGGER: Final = "ripple.dev/trigger"
-"""Why a run started: create, spec, rerun, schedule or resume."""
+"""On each Job: why the run started (create, spec, rerun, schedule)."""
+ANNOTATION_GENERATION: Final = "ripple.dev/generation"
+"""On each Job: the scenario generation the run was started for."""
+ANNOTATION_OBSERVED_RERUN: Final = "ripple.dev/observed-rerun"
+"""On each Job: the rerun annotation value the run was started for."""
+ANNOTATION_EXPERIMENT: Final = "ripple.dev/experiment"
+"""On each Job: the resolved experiment (built-in name, ``configmap/key`` or inline title)."""
+RUNNER_CONTAINER: Final = "runner"
+"""The container of a run's pod that runs the experiment (its termination message is read)."""
+LOAD_CONTAINER: Final = "load"
+"""The native sidecar of a run's pod that runs vegeta."""
 EXPERIMENT_KEY: Final = "experiment.json"
 """Key of the resolved experiment in a run's experiment ConfigMap."""
 CONFIGURATION_KEY: Final = "configuration.json"

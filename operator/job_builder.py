@@ -19,8 +19,6 @@ from .spec import ScenarioSpec
 
 RUNNER_UID: Final = 10001
 """The image's non-root user."""
-RUNNER_CONTAINER: Final = "runner"
-LOAD_CONTAINER: Final = "load"
 TMP_VOLUME: Final = "tmp"
 LOAD_VOLUME: Final = "load-results"
 EXPERIMENT_VOLUME: Final = "experiment"
@@ -206,7 +204,7 @@ def build_job(
         )
         volumes.append({"name": EXPERIMENT_VOLUME, "configMap": {"name": configmap_name}})
     runner = {
-        "name": RUNNER_CONTAINER,
+        "name": names.RUNNER_CONTAINER,
         "image": config.image,
         "imagePullPolicy": config.image_pull_policy,
         "command": ["ripple"],
@@ -254,7 +252,7 @@ def build_job(
             "annotations": {
                 **(annotations or {}),
                 names.ANNOTATION_TRIGGER: trigger,
-                f"{names.GROUP}/experiment": experiment.label,
+                names.ANNOTATION_EXPERIMENT: experiment.label,
             },
             "ownerReferences": [owner_reference(scenario)],
         },
@@ -271,7 +269,7 @@ def build_load_sidecar(*, spec: ScenarioSpec, config: Config) -> dict[str, Any]:
     if spec.load is None:
         raise ValueError("the scenario has no load")
     return {
-        "name": LOAD_CONTAINER,
+        "name": names.LOAD_CONTAINER,
         "image": config.image,
         "imagePullPolicy": config.image_pull_policy,
         "restartPolicy": "Always",

@@ -27,7 +27,7 @@ from .experiment_source import (
     source_field,
     validate_experiment,
 )
-from .job_builder import RUNNER_CONTAINER, ScenarioRef, build_run, configuration_overrides
+from .job_builder import ScenarioRef, build_run, configuration_overrides
 from .kube import Kube
 from .spec import InvalidSpecError, ScenarioSpec, check_scenario_name, parse_spec
 from .status import (
@@ -324,7 +324,7 @@ async def _record_run(
         termination = None
         if journal is None or not runs.job_outcome(job, None).succeeded:
             termination = await ctx.kube.termination_message(
-                ref.namespace, job_name, RUNNER_CONTAINER
+                ref.namespace, job_name, names.RUNNER_CONTAINER
             )
         outcome = runs.job_outcome(job, termination)
     info = RunInfo(run=run, job=job_name, trigger=trigger, journal_configmap=journal_name)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from croniter import croniter
 from ripple_contract import names
@@ -16,11 +16,6 @@ from ripple_contract import names
 from .status import JobOutcome
 
 Body = Mapping[str, Any]
-
-ANNOTATION_GENERATION: Final = f"{names.GROUP}/generation"
-"""On each Job: the scenario generation the run was started for."""
-ANNOTATION_OBSERVED_RERUN: Final = f"{names.GROUP}/observed-rerun"
-"""On each Job: the rerun annotation value the run was started for."""
 
 
 def labels_of(body: Body) -> Mapping[str, str]:
@@ -79,7 +74,7 @@ def pending_trigger(scenario: Body, jobs: Sequence[Body]) -> str | None:
     status = scenario.get("status") or {}
     generation = int(meta.get("generation") or 0)
     rerun = annotations_of(scenario).get(names.ANNOTATION_RERUN, "")
-    job_generations = [_int(annotations_of(job).get(ANNOTATION_GENERATION)) for job in jobs]
+    job_generations = [_int(annotations_of(job).get(names.ANNOTATION_GENERATION)) for job in jobs]
     if "observedGeneration" not in status and not jobs:
         return "create"
     observed = max([_int(status.get("observedGeneration")), *job_generations])
@@ -116,7 +111,7 @@ def _newest_rerun(jobs: Sequence[Body]) -> str | None:
     if not numbered:
         return None
     newest = max(numbered, key=lambda pair: pair[0])[1]
-    return annotations_of(newest).get(ANNOTATION_OBSERVED_RERUN)
+    return annotations_of(newest).get(names.ANNOTATION_OBSERVED_RERUN)
 
 
 def _int(value: Any) -> int:
@@ -128,7 +123,7 @@ def _int(value: Any) -> int:
 
 def job_annotations(generation: int, rerun: str) -> dict[str, str]:
     """Record on a Job the trigger state it was started for."""
-    return {ANNOTATION_GENERATION: str(generation), ANNOTATION_OBSERVED_RERUN: rerun}
+    return {names.ANNOTATION_GENERATION: str(generation), names.ANNOTATION_OBSERVED_RERUN: rerun}
 
 
 def job_outcome(job: Body, termination_message: str | None) -> JobOutcome:

@@ -8,6 +8,7 @@ from typing import Any
 
 import kopf
 from prometheus_client import start_http_server
+from ripple_contract import names
 
 from .config import Config, load_config
 from .kube import Kube
@@ -16,7 +17,6 @@ from .reconcile import Context
 MEMO_CONTEXT = "ripple"
 MEMO_CONFIG = "ripple_config"
 MEMO_METRICS = "ripple_metrics_server"
-FINALIZER = "ripple.dev/finalizer"
 
 
 async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:
@@ -29,7 +29,7 @@ async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.M
     # Kopf's bookkeeping stays in annotations; the status belongs to the schema.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage()
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage()
-    settings.persistence.finalizer = FINALIZER
+    settings.persistence.finalizer = names.FINALIZER
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     memo[MEMO_CONTEXT] = Context(config=config, kube=await Kube.connect())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ripple_contract import names
 
 from tests.operator.support import (
     apply,
@@ -47,10 +48,8 @@ def test_deleting_a_scenario_mid_run_removes_the_job_then_the_finalizer(
             timeout=120,
             what="the runner container running",
         )
-        assert (
-            "ripple.dev/finalizer"
-            in get_scenario(cluster, namespace, "doomed")["metadata"]["finalizers"]
-        )
+        finalizers = get_scenario(cluster, namespace, "doomed")["metadata"]["finalizers"]
+        assert names.FINALIZER in finalizers
         cluster.kubectl("delete", "scn", "doomed", "-n", namespace, "--wait=false")
 
         def job_is_being_deleted() -> bool:

@@ -7,8 +7,6 @@ from typing import Any
 
 from ripple_contract import names
 from ripple_operator.runs import (
-    ANNOTATION_GENERATION,
-    ANNOTATION_OBSERVED_RERUN,
     active_jobs,
     is_finished,
     job_outcome,
@@ -28,8 +26,8 @@ def job(run: int, state: str | None = None, generation: int = 1, rerun: str = ""
             "name": f"s-{run}",
             "labels": {names.LABEL_RUN: str(run), names.LABEL_SCENARIO: "s"},
             "annotations": {
-                ANNOTATION_GENERATION: str(generation),
-                ANNOTATION_OBSERVED_RERUN: rerun,
+                names.ANNOTATION_GENERATION: str(generation),
+                names.ANNOTATION_OBSERVED_RERUN: rerun,
             },
         },
         "status": {"conditions": conditions, "startTime": "2026-11-24T21:00:00Z"},
