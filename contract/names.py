@@ -28,6 +28,17 @@ JOURNAL_NOTE_KEY: Final = "ripple_note"
 """Journal key where the runner says why a run ended as it did (e.g. interrupted by SIGTERM):
 kept with the journal when the pod, and its termination message, are gone."""
 
+JOURNAL_FAULTS_KEY: Final = "ripple_faults"
+"""Journal key listing each fault of the run: kind, target, injectedAt, confirmedAt,
+removedAt, evidence (see :mod:`ripple_contract.faults`)."""
+JOURNAL_INTERRUPTED_KEY: Final = "ripple_interrupted"
+"""Journal key naming the signal that interrupted the run (e.g. ``SIGTERM``)."""
+JOURNAL_CRASHED_KEY: Final = "ripple_crashed"
+"""Journal key holding chaoslib's crash, when it raised instead of finishing the run."""
+JOURNAL_SAFEGUARD_KEY: Final = "ripple_safeguard"
+"""Journal key naming the safeguard that aborted the run."""
+
+
 LOAD_RESULTS_DIR: Final = "/var/run/ripple/load"
 """Where the load sidecar streams vegeta's JSON lines and the probes read them."""
 LOAD_RESULTS_FILE: Final = "results.jsonl"
