@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ripple_contract import names
+from ripple_contract import names, owners
 
 from .config import Config
 from .experiment_source import ResolvedExperiment
@@ -42,15 +42,8 @@ class RunObjects:
 
 
 def owner_reference(scenario: ScenarioRef) -> dict[str, Any]:
-    """Make the scenario the controller owner: its children go when it goes."""
-    return {
-        "apiVersion": f"{names.GROUP}/{names.VERSION}",
-        "kind": names.KIND,
-        "name": scenario.name,
-        "uid": scenario.uid,
-        "controller": True,
-        "blockOwnerDeletion": True,
-    }
+    """Make the scenario the controller owner; its foreground deletion waits for the child."""
+    return owners.owner_reference(name=scenario.name, uid=scenario.uid, blocks_deletion=True)
 
 
 def run_labels(scenario: str, run: str, config: Config) -> dict[str, str]:

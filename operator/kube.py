@@ -6,9 +6,6 @@ pure modules never see a client model.
 
 from __future__ import annotations
 
-import base64
-import gzip
-import json
 import logging
 import os
 import secrets
@@ -20,6 +17,7 @@ from typing import Any, Final, cast
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
 from ripple_contract import names
+from ripple_contract.journal_codec import BadJournalError, decode_journal
 
 from .errors import RetryLaterError
 
@@ -196,18 +194,11 @@ class Kube:
             if exc.status == 404:
                 return None
             raise
-        text = (configmap.data or {}).get(names.JOURNAL_KEY)
-        packed = (configmap.binary_data or {}).get(names.JOURNAL_GZ_KEY)
-        if text is None and packed is not None:
-            text = gzip.decompress(base64.b64decode(packed)).decode("utf-8")
-        if text is None:
-            return None
         try:
-            journal = json.loads(text)
-        except ValueError:
-            logger.warning("journal ConfigMap %s/%s is not JSON", namespace, name)
+            return decode_journal(data=configmap.data, binary_data=configmap.binary_data)
+        except BadJournalError as exc:
+            logger.warning("journal ConfigMap %s/%s: %s", namespace, name, exc)
             return None
-        return journal if isinstance(journal, dict) else None
 
     async def create_configmap(self, configmap: Mapping[str, Any]) -> None:
         """Create a ConfigMap; one left by an interrupted start of the same run is kept."""

@@ -6,8 +6,6 @@ the Kubernetes API (with the sync client: the runner is a plain process, not asy
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import logging
 import time
@@ -18,11 +16,9 @@ from typing import Any
 from chaoslib import PayloadEncoder
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from ripple_contract.journal_codec import JournalTooLargeError, encode_journal
 from ripple_contract.names import (
     GROUP,
-    JOURNAL_GZ_KEY,
-    JOURNAL_KEY,
-    KIND,
     LABEL_MANAGED_BY,
     LABEL_RUN,
     LABEL_SCENARIO,
@@ -31,15 +27,12 @@ from ripple_contract.names import (
     VERSION,
     journal_configmap_name,
 )
+from ripple_contract.owners import owner_reference
 from ripple_contract.verdict import verdict_of
 from urllib3.exceptions import HTTPError
 
 logger = logging.getLogger(__name__)
 
-LARGE_JOURNAL_BYTES = 500 * 1024
-"""Above this, the journal is gzipped into ``binaryData`` (a ConfigMap holds at most 1 MiB)."""
-MAX_CONFIGMAP_BYTES = 1000 * 1024
-"""Stay under the API server's 1 MiB object limit, leaving room for metadata."""
 MAX_TERMINATION_MESSAGE_BYTES = 4096
 """Kubernetes truncates termination messages beyond this."""
 REQUEST_TIMEOUT = (5.0, 30.0)
@@ -83,7 +76,12 @@ def build_journal_configmap(
     namespace: str,
     owner_uid: str | None,
 ) -> dict[str, Any]:
-    """Build the ConfigMap holding one run's journal: JSON in ``data``, or gzip when large."""
+    """Build the ConfigMap holding one run's journal (see :mod:`ripple_contract.journal_codec`).
+
+    The owner reference does not block the scenario's deletion: that would need the
+    runner's account to update ``chaosscenarios/finalizers`` on clusters that enforce
+    owner-reference permissions, and a journal has nothing to finish before it goes.
+    """
     metadata: dict[str, Any] = {
         "name": journal_configmap_name(scenario, run),
         "namespace": namespace,
@@ -91,46 +89,13 @@ def build_journal_configmap(
     }
     if owner_uid:
         metadata["ownerReferences"] = [
-            {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": KIND,
-                "name": scenario,
-                "uid": owner_uid,
-                "controller": True,
-            }
+            owner_reference(name=scenario, uid=owner_uid, blocks_deletion=False)
         ]
-    raw = journal_text.encode("utf-8")
-    if len(raw) <= LARGE_JOURNAL_BYTES:
-        return {
-            "apiVersion": "v1",
-            "kind": "ConfigMap",
-            "metadata": metadata,
-            "data": {JOURNAL_KEY: journal_text},
-        }
-    packed = base64.b64encode(gzip.compress(raw, mtime=0)).decode("ascii")
-    if len(packed) > MAX_CONFIGMAP_BYTES:
-        raise JournalStoreError(
-            f"journal too large for a ConfigMap even gzipped ({len(raw)} B, {len(packed)} B packed)"
-        )
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": metadata,
-        "binaryData": {JOURNAL_GZ_KEY: packed},
-    }
-
-
-def read_journal_configmap(configmap: Mapping[str, Any]) -> dict[str, Any]:
-    """Read back the journal stored by :func:`build_journal_configmap` (tests and tools)."""
-    data = configmap.get("data") or {}
-    if JOURNAL_KEY in data:
-        document = json.loads(data[JOURNAL_KEY])
-    else:
-        packed = (configmap.get("binaryData") or {})[JOURNAL_GZ_KEY]
-        document = json.loads(gzip.decompress(base64.b64decode(packed)))
-    if not isinstance(document, dict):
-        raise ValueError("the stored journal is not a JSON object")
-    return document
+    try:
+        payload = encode_journal(journal_text)
+    except JournalTooLargeError as exc:
+        raise JournalStoreError(str(exc)) from exc
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, **payload}
 
 
 def termination_summary(journal: Mapping[str, Any] | None, message: str | None = None) -> str:

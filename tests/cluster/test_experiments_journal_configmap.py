@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from ripple_experiments.runner.journal import read_journal_configmap
+from ripple_contract.journal_codec import journal_of_configmap
 
 from tests.cluster.experiments_support import CRD, start_run
 from tests.support.cluster import Cluster, KubectlError
@@ -77,7 +77,7 @@ def test_journal_configmap_is_owned_by_the_scenario_and_goes_with_it(
         ("ripple.dev/v1alpha1", "ChaosScenario", "owner", uid)
     ]
     assert set(configmap["data"]) == {"journal.json"}
-    assert read_journal_configmap(configmap) == run.journal()
+    assert journal_of_configmap(configmap) == run.journal()
     assert run.journal()["status"] == "completed"
     assert run.summary() == {"status": "completed", "deviated": False, "verdict": "Pass"}
 
@@ -107,7 +107,7 @@ def test_a_large_journal_is_stored_gzipped(
     configmap = cluster.get_json("configmap", "big-1-journal", "-n", namespace)
     assert "data" not in configmap
     assert set(configmap["binaryData"]) == {"journal.json.gz"}
-    assert read_journal_configmap(configmap) == run.journal()
+    assert journal_of_configmap(configmap) == run.journal()
 
 
 def test_no_journal_configmap_for_a_scenario_that_is_gone(

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from ripple_contract.journal_codec import LARGE_JOURNAL_BYTES, journal_of_configmap
 from ripple_contract.names import JOURNAL_GZ_KEY, JOURNAL_KEY
 from ripple_experiments.runner.journal import (
-    LARGE_JOURNAL_BYTES,
     JournalStoreError,
     build_journal_configmap,
     journal_to_json,
-    read_journal_configmap,
     termination_summary,
     write_termination_log,
 )
@@ -54,11 +53,12 @@ def test_a_small_journal_is_json_in_data_owned_by_the_scenario() -> None:
             "name": "lat",
             "uid": "u-1",
             "controller": True,
+            "blockOwnerDeletion": False,
         }
     ]
     assert body["data"] == {JOURNAL_KEY: text}
     assert "binaryData" not in body
-    assert read_journal_configmap(body) == journal()
+    assert journal_of_configmap(body) == journal()
 
 
 def test_a_large_journal_is_gzipped_into_binary_data() -> None:
@@ -70,7 +70,7 @@ def test_a_large_journal_is_gzipped_into_binary_data() -> None:
     assert "data" not in body
     assert "ownerReferences" not in body["metadata"]
     assert set(body["binaryData"]) == {JOURNAL_GZ_KEY}
-    assert read_journal_configmap(body) == big
+    assert journal_of_configmap(body) == big
 
 
 def test_a_journal_too_large_even_gzipped_is_an_error() -> None:
