@@ -43,6 +43,13 @@ LOAD_RESULTS_DIR: Final = "/var/run/ripple/load"
 """Where the load sidecar streams vegeta's JSON lines and the probes read them."""
 LOAD_RESULTS_FILE: Final = "results.jsonl"
 
+TIMELINE_KEY: Final = "timeline.json"
+"""Journal ConfigMap ``data`` key holding the run's timeline (see ``ripple_contract.timeline``)."""
+TIMELINE_GZ_KEY: Final = "timeline.json.gz"
+"""ConfigMap ``binaryData`` key used instead when the timeline is large."""
+JOURNAL_IMPACT_KEY: Final = "ripple_impact"
+"""Journal key holding the impact summary the operator copies into ``status.lastRun.impact``."""
+
 
 def job_name(scenario: str, run: str) -> str:
     """Name of the Job of one run: ``<scenario>-<run>``."""
