@@ -19,8 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-RESULTS_FILE = "results.jsonl"
-"""Name of the file inside the results directory (same as the operator's contract)."""
+from ripple_contract.names import LOAD_RESULTS_FILE
 
 _MAX_SAMPLE_ERRORS = 3
 _MAX_ERROR_CHARS = 200
@@ -205,7 +204,7 @@ def load_summary(
     (the load may have just started with the pod); returns the counts either way,
     so the tolerance, not an exception, decides and the journal shows the numbers.
     """
-    path = Path(results_dir) / RESULTS_FILE
+    path = Path(results_dir) / LOAD_RESULTS_FILE
     deadline = time.monotonic() + float(wait_seconds)
     while True:
         counts = count_window(

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-from ripple_experiments.extension.load_results import RESULTS_FILE, parse_line
+from ripple_contract.names import LOAD_RESULTS_FILE
+from ripple_experiments.extension.load_results import parse_line
 
 from tests.integration.runner_support import answers_200
 from tests.integration.services_procs import ServiceProc, start_service
@@ -48,7 +49,7 @@ def test_load_streams_json_lines_and_stops_cleanly_on_sigterm(
 ) -> None:
     out = tmp_path / "load"
     load = start_load(vegeta, back.url, out)
-    results = out / RESULTS_FILE
+    results = out / LOAD_RESULTS_FILE
     wait_for(lambda: len(complete_lines(results)) >= 10, timeout=30, what="10 results")
     children = psutil.Process(load.pid).children(recursive=True)
     assert sorted(child.cmdline()[1] for child in children) == ["attack", "encode"], "no shell"
@@ -69,11 +70,11 @@ def test_load_appends_and_ends_with_its_duration(
     out = tmp_path / "load"
     first = start_load(vegeta, back.url, out, "--duration", "1s")
     assert first.wait(timeout=30) == 0
-    count = len(complete_lines(out / RESULTS_FILE))
+    count = len(complete_lines(out / LOAD_RESULTS_FILE))
     assert count >= 10
     second = start_load(vegeta, back.url, out, "--duration", "1s")
     assert second.wait(timeout=30) == 0
-    assert len(complete_lines(out / RESULTS_FILE)) >= count + 10, "appended, not truncated"
+    assert len(complete_lines(out / LOAD_RESULTS_FILE)) >= count + 10, "appended, not truncated"
 
 
 def test_a_dead_target_is_recorded_as_transport_errors(vegeta: str, tmp_path: Path) -> None:
@@ -81,7 +82,7 @@ def test_a_dead_target_is_recorded_as_transport_errors(vegeta: str, tmp_path: Pa
     # nothing listens on port 9 of loopback (discard): every request fails
     load = start_load(vegeta, "http://127.0.0.1:9/", out, "--duration", "1s", "--timeout", "1s")
     assert load.wait(timeout=30) == 0
-    parsed = [parse_line(line) for line in complete_lines(out / RESULTS_FILE)]
+    parsed = [parse_line(line) for line in complete_lines(out / LOAD_RESULTS_FILE)]
     assert parsed
     assert all(response is not None and response.transport_error for response in parsed)
 

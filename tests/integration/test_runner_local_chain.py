@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from ripple_experiments.extension.load_results import RESULTS_FILE
+from ripple_contract.names import LOAD_RESULTS_FILE
 
 from tests.integration.runner_support import (
     FIXTURE_EXPERIMENT,
@@ -80,7 +80,7 @@ def test_smoke_passes_on_a_healthy_chain(chain: Chain, vegeta: str, tmp_path: Pa
     assert after["latency_ms"]["p50"] is not None
     assert journal["run"][0]["output"]["responses"] >= 5, "the observation saw the load"
     assert runner.summary() == {"status": "completed", "deviated": False, "verdict": "Pass"}
-    assert (tmp_path / "load" / RESULTS_FILE).stat().st_size > 0
+    assert (tmp_path / "load" / LOAD_RESULTS_FILE).stat().st_size > 0
 
 
 def test_freezing_back_deviates_and_the_probes_count_the_errors(
