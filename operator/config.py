@@ -56,8 +56,6 @@ class Config:
     """``RIPPLE_LOAD_MEMORY_LIMIT``: memory limit of the load sidecar."""
     termination_grace_seconds: int = 60
     """``RIPPLE_TERMINATION_GRACE_SECONDS``: time the runner gets after SIGTERM to roll back."""
-    schedule_check_seconds: float = 10.0
-    """``RIPPLE_SCHEDULE_CHECK_SECONDS``: how often scheduled scenarios check their cron."""
     standalone: bool = True
     """``RIPPLE_STANDALONE``: skip Kopf peering (one replica); ``false`` needs peering CRDs."""
     extra_labels: Mapping[str, str] = field(default_factory=dict)
@@ -94,12 +92,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
 
     log_format = choice("LOG_FORMAT", base.log_format.value, tuple(f.value for f in LogFormat))
     standalone = choice("STANDALONE", "true", ("true", "false")) == "true"
-    try:
-        schedule_check = float(text("SCHEDULE_CHECK_SECONDS", str(base.schedule_check_seconds)))
-    except ValueError:
-        raise ConfigError(f"{PREFIX}SCHEDULE_CHECK_SECONDS: not a number") from None
-    if not 0.1 <= schedule_check <= 300:
-        raise ConfigError(f"{PREFIX}SCHEDULE_CHECK_SECONDS: {schedule_check} is outside 0.1..300")
     return Config(
         image=text("IMAGE", base.image),
         image_pull_policy=choice("IMAGE_PULL_POLICY", base.image_pull_policy, _PULL_POLICIES),
@@ -117,7 +109,6 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         termination_grace_seconds=integer(
             "TERMINATION_GRACE_SECONDS", base.termination_grace_seconds, low=1, high=3600
         ),
-        schedule_check_seconds=schedule_check,
         standalone=standalone,
         extra_labels=_labels(env.get(PREFIX + "JOB_LABELS", "")),
     )

@@ -24,6 +24,10 @@ RUN_JOBS: Final[dict[str, Any]] = {
     names.LABEL_SCENARIO: kopf.PRESENT,
 }
 SCHEDULE_CHECK_SECONDS: Final = 10.0
+"""How often a scheduled scenario compares its cron with the clock: a tick starts at most
+this late, against cron's one-minute resolution. A constant, not a setting: Kopf reads a
+timer's interval when this module is imported, before the startup handler loads the
+configuration (``kopf run -m ripple_operator.handlers`` reads none before)."""
 MAX_BACKOFF_SECONDS: Final = 60.0
 
 

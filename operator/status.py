@@ -218,7 +218,6 @@ def finished_patch(
     record: Mapping[str, Any],
     history_limit: int,
     now: str,
-    generation: int | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Patch the status for a finished run; also say which runs' objects to delete."""
     current = status or {}
@@ -234,7 +233,7 @@ def finished_patch(
         reason="RunFinished",
         message=f"run {record['id']} finished",
         now=now,
-        generation=generation,
+        generation=None,
     )
     conditions = set_condition(
         conditions,
@@ -243,7 +242,7 @@ def finished_patch(
         reason=verdict.value,
         message=str(record.get("message", "")),
         now=now,
-        generation=generation,
+        generation=None,
     )
     active = current.get("activeRun") or {}
     patch: dict[str, Any] = {
