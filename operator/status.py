@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from ripple_contract.names import JOURNAL_NOTE_KEY
-from ripple_contract.verdict import Verdict, verdict_of
+from ripple_contract.faults import fault_records
+from ripple_contract.names import JOURNAL_FAULTS_KEY
+from ripple_contract.verdict import Judgement, Reason, Verdict, judge
 
 Journal = Mapping[str, Any]
 """A Chaos Toolkit journal, as the runner stored it."""
@@ -22,6 +23,8 @@ Status = Mapping[str, Any]
 
 MAX_ACTIVITIES: Final = 50
 MAX_TEXT: Final = 512
+MAX_FAULTS: Final = 10
+MAX_FIELD: Final = 253
 
 
 class Phase(StrEnum):
@@ -72,7 +75,7 @@ class RunInfo:
 
 def run_record(*, info: RunInfo, journal: Journal | None, outcome: JobOutcome) -> dict[str, Any]:
     """Build the ``lastRun`` entry for a finished run."""
-    verdict = verdict_of(journal)
+    judgement = judgement_of(journal, outcome)
     start = (journal or {}).get("start") or outcome.start
     end = (journal or {}).get("end") or outcome.end
     seconds = _duration(journal, start, end)
@@ -85,10 +88,11 @@ def run_record(*, info: RunInfo, journal: Journal | None, outcome: JobOutcome) -
         "duration": human_duration(seconds) if seconds is not None else None,
         "durationSeconds": round(seconds, 3) if seconds is not None else None,
         "status": str(journal.get("status")) if journal else None,
-        "verdict": verdict.value,
+        "verdict": judgement.verdict.value,
+        "reason": judgement.reason.value,
         "deviated": bool(journal.get("deviated")) if journal else False,
         "journal": info.journal_configmap if journal else None,
-        "message": run_message(journal, outcome),
+        "message": _clip(judgement.message),
     }
     if journal:
         states = journal.get("steady_states") or {}
@@ -96,44 +100,52 @@ def run_record(*, info: RunInfo, journal: Journal | None, outcome: JobOutcome) -
         record["steadyStateAfter"] = steady_state(states.get("after"))
         record["activities"] = activities(journal.get("run"))
         record["rollbacks"] = activities(journal.get("rollbacks"))
+        faults = journal.get(JOURNAL_FAULTS_KEY)
+        record["fault"] = [
+            fault_entry(f)
+            for f in (faults if isinstance(faults, list) else fault_records(journal))
+            if isinstance(f, Mapping)
+        ][:MAX_FAULTS]
     return {key: value for key, value in record.items() if value is not None}
 
 
-def run_message(journal: Journal | None, outcome: JobOutcome) -> str:
-    """One sentence on how the run ended, for ``status.message`` and the event."""
-    if not journal:
-        parts = ["the run left no journal"]
-        if outcome.reason:
-            parts.append(
-                f"Job {outcome.reason}" + (f": {outcome.message}" if outcome.message else "")
-            )
-        elif not outcome.succeeded:
-            parts.append("Job failed")
-        if outcome.termination_message:
-            parts.append(f"runner: {_clip(outcome.termination_message.strip())}")
-        return _clip("; ".join(parts))
-    verdict = verdict_of(journal)
-    status = journal.get("status")
-    if verdict is Verdict.PASS:
-        return "the steady state held"
-    if verdict is Verdict.FAIL:
-        failed = [p["name"] for p in steady_state(_after(journal))["probes"] if not p.get("met")]
-        which = f" ({', '.join(failed)})" if failed else ""
-        return f"the steady state deviated after the method{which}"
-    before = steady_state((journal.get("steady_states") or {}).get("before"))
-    if before["met"] is False:
-        failed = [p["name"] for p in before["probes"] if not p.get("met")]
-        which = f" ({', '.join(failed)})" if failed else ""
-        return f"the steady state did not hold before the method{which}: nothing was tested"
-    if outcome.termination_message and not outcome.succeeded:
-        detail: object = outcome.termination_message.strip()
-    else:
-        detail = journal.get(JOURNAL_NOTE_KEY)
-    return f"the experiment ended {status}" + (f": {_clip(str(detail))}" if detail else "")
+def judgement_of(journal: Journal | None, outcome: JobOutcome) -> Judgement:
+    """Judge the run from its journal, and from its Job where the journal cannot say."""
+    if outcome.reason == "DeadlineExceeded":
+        seen = judge(journal).message if journal else (outcome.termination_message or "")
+        detail = f"; {_clip(seen.strip())}" if seen.strip() else ""
+        return Judgement(
+            Reason.DEADLINE_EXCEEDED,
+            f"the run outlived spec.activeDeadlineSeconds and was stopped{detail}",
+        )
+    if journal:
+        return judge(journal)
+    parts = ["the run left no journal"]
+    if outcome.reason:
+        parts.append(f"Job {outcome.reason}" + (f": {outcome.message}" if outcome.message else ""))
+    elif not outcome.succeeded:
+        parts.append("Job failed")
+    if outcome.termination_message:
+        parts.append(f"runner: {_clip(outcome.termination_message.strip())}")
+    return Judgement(Reason.NO_JOURNAL, _clip("; ".join(parts)))
 
 
-def _after(journal: Journal) -> Any:
-    return (journal.get("steady_states") or {}).get("after")
+def fault_entry(fault: Mapping[str, Any]) -> dict[str, Any]:
+    """One fault of ``lastRun.fault``: what, where, when it was in effect, and the proof."""
+    entry = {
+        "kind": _short(fault.get("kind")),
+        "target": _short(fault.get("target")),
+        "injectedAt": _rfc3339(fault.get("injectedAt")),
+        "confirmedAt": _rfc3339(fault.get("confirmedAt")),
+        "removedAt": _rfc3339(fault.get("removedAt")),
+        "inEffect": fault.get("inEffect") if isinstance(fault.get("inEffect"), bool) else None,
+        "evidence": _short(fault.get("evidence")),
+    }
+    return {key: value for key, value in entry.items() if value is not None}
+
+
+def _short(value: Any) -> str | None:
+    return _clip(str(value))[:MAX_FIELD] if value else None
 
 
 def steady_state(state: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -181,7 +193,8 @@ def _error_text(exception: Any) -> str | None:
 def history_entry(record: Mapping[str, Any]) -> dict[str, Any]:
     """Shorten a run record to what ``status.history`` keeps."""
     keys: tuple[str, ...] = ("id", "job", "trigger", "start", "end", "duration")
-    keys += ("durationSeconds", "status", "verdict", "deviated", "journal", "message")
+    keys += ("durationSeconds", "status", "verdict", "reason", "deviated", "journal", "message")
+    keys += ("fault",)
     return {key: record[key] for key in keys if key in record}
 
 
@@ -239,7 +252,7 @@ def finished_patch(
         conditions,
         type_=Condition.STEADY,
         status=steady,
-        reason=verdict.value,
+        reason=str(record.get("reason") or verdict.value),
         message=str(record.get("message", "")),
         now=now,
         generation=None,

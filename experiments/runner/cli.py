@@ -115,6 +115,10 @@ def _request(args: Any, destination: Destination) -> RunRequest:
     # the scenario's namespace is where its services live unless told otherwise
     if args.namespace and "namespace" in declared and "namespace" not in overridden:
         values = {**values, "namespace": args.namespace}
+    # fault objects carry their run's labels, so a sweep can find what a crash left behind
+    for key, value in (("ripple_scenario", args.scenario), ("ripple_run", args.run)):
+        if value and key in declared and key not in overridden:
+            values = {**values, key: value}
     load = None
     if args.load_target:
         check_settings(

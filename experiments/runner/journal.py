@@ -16,6 +16,8 @@ from typing import Any
 from chaoslib import PayloadEncoder
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
 from ripple_contract.journal_codec import JournalTooLargeError, encode_journal
 from ripple_contract.names import (
     GROUP,
@@ -28,8 +30,7 @@ from ripple_contract.names import (
     journal_configmap_name,
 )
 from ripple_contract.owners import owner_reference
-from ripple_contract.verdict import verdict_of
-from urllib3.exceptions import HTTPError
+from ripple_contract.verdict import judge
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +101,14 @@ def build_journal_configmap(
 
 def termination_summary(journal: Mapping[str, Any] | None, message: str | None = None) -> str:
     """Summarise the run in the short JSON left in the termination message for the operator."""
+    judgement = judge(journal)
     summary: dict[str, Any] = {
         "status": journal.get("status") if journal else None,
         "deviated": bool(journal.get("deviated")) if journal else False,
-        "verdict": str(verdict_of(journal)),
+        "verdict": str(judgement.verdict),
+        "reason": str(judgement.reason),
     }
+    message = message or (judgement.message if journal else None)
     if message:
         summary["message"] = message
     text = json.dumps(summary, ensure_ascii=False)

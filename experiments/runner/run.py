@@ -23,8 +23,16 @@ from chaoslib.control import load_global_controls
 from chaoslib.experiment import run_experiment
 from chaoslib.run import EventHandlerRegistry, RunEventHandler, apply_rollbacks
 from chaoslib.types import Strategy
+
 from ripple_contract.experiment import Experiment, RollbackStrategy
-from ripple_contract.names import JOURNAL_NOTE_KEY
+from ripple_contract.faults import fault_records
+from ripple_contract.names import (
+    JOURNAL_CRASHED_KEY,
+    JOURNAL_FAULTS_KEY,
+    JOURNAL_INTERRUPTED_KEY,
+    JOURNAL_NOTE_KEY,
+)
+from ripple_contract.verdict import Verdict, judge
 
 from ..load.vegeta import Load, LoadSettings
 from . import interrupt as runner_interrupt
@@ -82,14 +90,8 @@ class _Terminating:
 
 
 def ran_to_end(journal: Mapping[str, Any] | None) -> bool:
-    """Whether the experiment ran to its end, whatever it found (exit code 0).
-
-    A steady state not met *before* the method leaves the journal "completed",
-    yet the method never ran: that is not the end of the experiment.
-    """
-    if not journal or journal.get("status") != "completed":
-        return False
-    return not _not_steady_before(journal)
+    """Whether the run can say Pass or Fail (exit code 0); an ``Error`` run could not."""
+    return judge(journal).verdict is not Verdict.ERROR
 
 
 def prepare_kubernetes_environment(environ: dict[str, str] | None = None) -> None:
@@ -261,12 +263,9 @@ def execute(request: RunRequest) -> int:
             load.stop()
             logger.info("load results kept in %s", request.load and request.load.results_file)
     signal_name = runner_interrupt.interrupted_by()
-    if journal is not None and signal_name and message is None:
-        message = f"interrupted by {signal_name}; rollbacks played: {_rollback_count(journal)}"
-    if journal is not None and message is None and _not_steady_before(journal):
-        message = "the steady state did not hold before the method: nothing was injected"
-    if journal is not None and message:
-        journal = {**journal, JOURNAL_NOTE_KEY: message}
+    if journal is not None:
+        journal = record_ending(journal, signal_name=signal_name, crash=message)
+        message = judge(journal).message
     delivered = deliver(journal, request.destination, message=message)
     for sig, handler in previous.items():
         signal.signal(sig, handler)
@@ -277,11 +276,16 @@ def execute(request: RunRequest) -> int:
     return 0 if ran_to_end(journal) and delivered else 1
 
 
-def _not_steady_before(journal: Mapping[str, Any]) -> bool:
-    before = (journal.get("steady_states") or {}).get("before")
-    return isinstance(before, Mapping) and before.get("steady_state_met") is False
+def record_ending(journal: Journal, *, signal_name: str | None, crash: str | None) -> Journal:
+    """Write into the journal what only the runner knows: a signal, a crash, the faults.
 
-
-def _rollback_count(journal: Mapping[str, Any]) -> int:
-    rollbacks = journal.get("rollbacks") or []
-    return len(rollbacks) if isinstance(rollbacks, list) else 0
+    chaostoolkit-lib writes ``completed`` for a run interrupted during the method; the
+    signal recorded here is what keeps such a run from passing once the pod is gone.
+    """
+    ending: Journal = {**journal, JOURNAL_FAULTS_KEY: fault_records(journal)}
+    if signal_name:
+        ending[JOURNAL_INTERRUPTED_KEY] = signal_name
+    if crash:
+        ending[JOURNAL_CRASHED_KEY] = crash
+    ending[JOURNAL_NOTE_KEY] = judge(ending).message
+    return ending

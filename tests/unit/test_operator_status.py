@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from chaoslib.experiment import run_experiment
 from chaoslib.types import Strategy
+
 from ripple_operator.status import (
     Condition,
     JobOutcome,
@@ -142,9 +143,10 @@ def test_no_journal_is_error_with_the_job_reason_and_the_pod_message() -> None:
     )
     record = run_record(info=_info(), journal=None, outcome=outcome)
     assert record["verdict"] == "Error"
+    assert record["reason"] == "DeadlineExceeded"
     assert "status" not in record
     assert "journal" not in record
-    assert "DeadlineExceeded" in record["message"]
+    assert "activeDeadlineSeconds" in record["message"]
     assert "interrupted" in record["message"]
     assert record["duration"] == "10m00s"
     patch, _ = finished_patch(None, record=record, history_limit=5, now=NOW)
@@ -264,23 +266,24 @@ def test_human_duration(seconds: float, text: str) -> None:
 
 
 COMMITTED = {
-    # file: (verdict, journal status, a phrase of the message)
-    "pass": ("Pass", "completed", "the steady state held"),
-    "deviated": ("Fail", "completed", "deviated after the method"),
-    "interrupted": ("Error", "interrupted", "the experiment ended interrupted"),
-    "failed": ("Error", "failed", "did not hold before the method"),
-    "steady-state-not-met-before": ("Error", "completed", "nothing was tested"),
-    "aborted": ("Error", "aborted", "the experiment ended aborted"),
-    "aborted-chaoslib-crashed": ("Error", "aborted", "the experiment ended aborted"),
+    # file: (verdict, journal status, reason, a phrase of the message)
+    "pass": ("Pass", "completed", "Steady", "the steady state held"),
+    "deviated": ("Fail", "completed", "Deviated", "deviated after the method"),
+    "interrupted": ("Error", "interrupted", "Interrupted", "interrupted; rollbacks played: 1"),
+    "failed": ("Error", "failed", "NotSteadyBefore", "did not hold before the method"),
+    "steady-state-not-met-before": ("Error", "completed", "NoData", "no fault was injected"),
+    "aborted": ("Error", "aborted", "ActivityFailed", "the experiment ended aborted"),
+    "aborted-chaoslib-crashed": ("Error", "aborted", "ActivityFailed", "ended aborted"),
 }
 
 
 @pytest.mark.parametrize("name", sorted(COMMITTED))
 def test_the_runners_committed_journals(name: str) -> None:
     journal = json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
-    verdict, status, phrase = COMMITTED[name]
+    verdict, status, reason, phrase = COMMITTED[name]
     record = run_record(info=_info(), journal=journal, outcome=OK)
     assert record["verdict"] == verdict
+    assert record["reason"] == reason
     assert record["status"] == status
     assert phrase in record["message"]
     assert len(record["rollbacks"]) == len(journal.get("rollbacks") or [])
@@ -294,9 +297,8 @@ def test_the_runners_committed_journals(name: str) -> None:
 
 def test_the_runners_note_gives_the_reason_when_the_pod_is_gone() -> None:
     journal = json.loads((DATA / "interrupted.json").read_text(encoding="utf-8"))
-    journal["ripple_note"] = "interrupted by SIGTERM; rollbacks played: 1"
+    journal["ripple_interrupted"] = "SIGTERM"
     record = run_record(info=_info(), journal=journal, outcome=OK)
     assert record["verdict"] == "Error"
-    assert record["message"] == (
-        "the experiment ended interrupted: interrupted by SIGTERM; rollbacks played: 1"
-    )
+    assert record["reason"] == "Interrupted"
+    assert record["message"] == "interrupted by SIGTERM; rollbacks played: 1"

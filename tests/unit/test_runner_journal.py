@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ripple_contract.journal_codec import LARGE_JOURNAL_BYTES, journal_of_configmap
 from ripple_contract.names import JOURNAL_GZ_KEY, JOURNAL_KEY
 from ripple_experiments.runner.journal import (
@@ -27,10 +28,11 @@ def journal(
     status: str = "completed", deviated: bool = False, before_met: bool | None = True
 ) -> dict[str, Any]:
     before = None if before_met is None else {"steady_state_met": before_met, "probes": []}
+    after = None if status != "completed" else {"steady_state_met": not deviated, "probes": []}
     return {
         "status": status,
         "deviated": deviated,
-        "steady_states": {"before": before, "after": None},
+        "steady_states": {"before": before, "after": after},
     }
 
 
