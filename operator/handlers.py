@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Final
 
 import kopf
+
 from ripple_contract import names
 
 from . import metrics, reconcile, startup

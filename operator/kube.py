@@ -16,6 +16,7 @@ from typing import Any, Final, cast
 
 from kubernetes_asyncio import client, config
 from kubernetes_asyncio.client.exceptions import ApiException
+
 from ripple_contract import names
 from ripple_contract.journal_codec import BadJournalError, decode_journal
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import kopf
+
 from ripple_contract.commands import OneLineParser
 
 from .config import ConfigError, LogFormat, load_config

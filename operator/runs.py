@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from croniter import croniter
+
 from ripple_contract import names
 
 from .status import JobOutcome

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final
 from croniter import croniter
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
+
 from ripple_contract.durations import DURATION_PATTERN, RATE_PATTERN, duration_seconds
 from ripple_contract.experiment import RollbackStrategy
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import kopf
 from prometheus_client import start_http_server
+
 from ripple_contract import names
 
 from .config import Config, load_config

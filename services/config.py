@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import yarl
+
 from ripple_contract.commands import OneLineParser
 
 Role = Literal["front", "middle", "back"]

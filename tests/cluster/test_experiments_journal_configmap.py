@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
-from ripple_contract.journal_codec import journal_of_configmap
 
+from ripple_contract.journal_codec import journal_of_configmap
 from tests.cluster.experiments_support import CRD, start_run
 from tests.support.cluster import Cluster, KubectlError
 from tests.support.poll import wait_for

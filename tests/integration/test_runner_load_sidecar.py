@@ -10,9 +10,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+
 from ripple_contract.names import LOAD_RESULTS_FILE
 from ripple_experiments.extension.load_results import parse_line
-
 from tests.integration.runner_support import answers_200
 from tests.integration.services_procs import ServiceProc, start_service
 from tests.support.poll import wait_for

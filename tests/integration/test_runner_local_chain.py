@@ -14,8 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from ripple_contract.names import LOAD_RESULTS_FILE
 
+from ripple_contract.names import LOAD_RESULTS_FILE
 from tests.integration.runner_support import (
     FIXTURE_EXPERIMENT,
     Chain,

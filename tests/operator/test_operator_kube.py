@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from chaoslib.experiment import run_experiment
 from chaoslib.types import Strategy
+
 from ripple_experiments.runner.journal import build_journal_configmap, journal_to_json
 from ripple_operator.kube import Kube
-
 from tests.operator.support import apply, events_of, scenario
 from tests.support.cluster import Cluster
 

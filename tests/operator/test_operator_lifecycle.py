@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ripple_contract import names
 
+from ripple_contract import names
 from tests.operator.support import (
     apply,
     get_scenario,

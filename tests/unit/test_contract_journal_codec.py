@@ -9,6 +9,7 @@ import random
 import string
 
 import pytest
+
 from ripple_contract.journal_codec import (
     LARGE_JOURNAL_BYTES,
     BadJournalError,

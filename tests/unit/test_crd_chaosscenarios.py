@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+
 from ripple_contract import durations, names
 from ripple_experiments.load.vegeta import LoadSettings, check_settings
 from ripple_operator.spec import InvalidSpecError, ScenarioSpec, parse_spec

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from chaoslib.experiment import ensure_experiment_is_valid
+
 from ripple_experiments import builtin as catalog
 
 SHIPPED = [

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ripple_experiments.extension.load_results import (
     count_window,
     load_summary,

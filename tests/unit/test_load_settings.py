@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from ripple_experiments.load import cli as load_cli
 from ripple_experiments.load.vegeta import LoadSettings, check_settings
 from ripple_experiments.runner import cli as runner_cli

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ripple_operator.config import Config, ConfigError, LogFormat, load_config
 
 

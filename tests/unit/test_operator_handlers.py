@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import kopf
 import pytest
+
 from ripple_operator.experiment_source import ConfigMapNotFoundError
 from ripple_operator.handlers import backoff, outcome
 from ripple_operator.kube import StatusConflictError

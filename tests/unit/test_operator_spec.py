@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from ripple_contract.durations import duration_seconds
 from ripple_contract.experiment import RollbackStrategy
 from ripple_operator.experiment_source import (

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ripple_contract.experiment import (
     BadExperimentError,
     apply_configuration,

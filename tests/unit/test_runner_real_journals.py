@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ripple_contract.verdict import verdict_of
 from ripple_experiments.runner.journal import termination_summary
 from ripple_experiments.runner.run import ran_to_end

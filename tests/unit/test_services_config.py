@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yarl
+
 from ripple_services.config import ConfigError, ServiceConfig, parse_config
 
 

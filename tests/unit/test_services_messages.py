@@ -7,6 +7,7 @@ import json
 
 import aiohttp
 import pytest
+
 from ripple_services import messages
 from ripple_services.answer import Answer, BadBodyError, compose_answer, parse_answer
 
