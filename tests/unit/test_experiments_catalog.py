@@ -60,11 +60,18 @@ def test_every_placeholder_is_a_configuration_key_and_every_key_is_used(name: st
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_all_share_one_steady_state_hypothesis(name: str) -> None:
-    assert (
-        experiment(name)["steady-state-hypothesis"]
-        == experiment("smoke")["steady-state-hypothesis"]
-    )
+def test_all_share_one_steady_state_hypothesis_after_their_preflight(name: str) -> None:
+    shared = experiment("smoke")["steady-state-hypothesis"]
+    hypothesis = experiment(name)["steady-state-hypothesis"]
+    assert hypothesis["title"] == shared["title"]
+    probes = hypothesis["probes"]
+    assert probes[-len(shared["probes"]) :] == shared["probes"]
+    preflight = probes[: -len(shared["probes"])]
+    assert bool(preflight) is (name != "smoke"), "every fault is preceded by a preflight"
+    for probe in preflight:
+        assert probe["provider"]["module"] == "ripple_experiments.extension.preflight"
+        assert probe["tolerance"] is True
+        assert probe["name"].startswith("preflight-")
 
 
 def test_the_hypothesis_requires_load_data_and_front_200() -> None:
@@ -80,28 +87,43 @@ def test_the_hypothesis_requires_load_data_and_front_200() -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "fault", "rollback"),
+    ("name", "fault", "check", "rollback"),
     [
         (
             "middle-service-has-latency",
-            "chaosk8s.chaosmesh.network.actions.add_latency",
-            "chaosk8s.chaosmesh.network.actions.delete_network_fault",
+            "ripple_experiments.extension.faults.add_network_chaos",
+            "ripple_experiments.extension.in_effect.network_chaos_injected",
+            "ripple_experiments.extension.faults.delete_network_chaos",
         ),
         (
             "middle-loses-network-to-back",
             "chaosk8s.networking.actions.create_network_policy",
+            "ripple_experiments.extension.in_effect.network_policy_blocks",
             "chaosk8s.networking.actions.remove_network_policy",
         ),
-        ("middle-service-restarts", "chaosk8s.pod.actions.terminate_pods", None),
+        (
+            "middle-service-restarts",
+            "ripple_experiments.extension.faults.terminate_pod",
+            "ripple_experiments.extension.in_effect.pod_replaced",
+            None,
+        ),
     ],
 )
-def test_faults_and_their_rollbacks(name: str, fault: str, rollback: str | None) -> None:
+def test_faults_their_proof_and_their_rollbacks(
+    name: str, fault: str, check: str, rollback: str | None
+) -> None:
+    """Each fault is followed by the check that it is in effect, which waits out the window."""
     document = experiment(name)
 
     def call(activity: dict[str, Any]) -> str:
         return f"{activity['provider']['module']}.{activity['provider']['func']}"
 
     assert call(document["method"][0]) == fault
+    assert call(document["method"][1]) == check
+    assert "pauses" not in document["method"][0]
+    assert document["method"][1]["provider"]["arguments"]["timeout_seconds"] == (
+        "${fault_check_seconds}"
+    )
     assert [call(a) for a in document["rollbacks"]] == ([rollback] if rollback else [])
 
 
