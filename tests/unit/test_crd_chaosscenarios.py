@@ -46,14 +46,15 @@ def test_names_match_the_shared_contract(crd: dict[str, Any]) -> None:
 
 
 def test_printer_columns(crd: dict[str, Any]) -> None:
-    columns = [
-        (c["name"].upper(), c["jsonPath"], c["type"])
-        for c in _version(crd)["additionalPrinterColumns"]
-    ]
+    printed = _version(crd)["additionalPrinterColumns"]
+    columns = [(c["name"].upper(), c["jsonPath"], c["type"]) for c in printed]
+    wide = {c["name"].upper() for c in printed if c.get("priority", 0) > 0}
+    assert wide == {"REASON"}, "REASON shows with -o wide"
     assert columns == [
         ("EXPERIMENT", ".status.experiment", "string"),
         ("PHASE", ".status.phase", "string"),
         ("VERDICT", ".status.verdict", "string"),
+        ("REASON", ".status.lastRun.reason", "string"),
         ("DEVIATED", ".status.deviated", "boolean"),
         ("RUNS", ".status.runs", "integer"),
         ("LAST RUN", ".status.lastRun.start", "date"),
@@ -196,3 +197,11 @@ def test_one_rule_for_rates_and_durations(
         if by_crd and field == "timeout" and durations.duration_seconds(value) > 60:
             continue  # the model also caps the timeout; the CRD says so in a CEL rule
         assert by_model is by_crd, value
+
+
+def test_the_reason_enum_is_the_contracts(crd: dict[str, Any]) -> None:
+    from ripple_contract.verdict import Reason
+
+    status = _version(crd)["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
+    assert status["lastRun"]["properties"]["reason"]["enum"] == [r.value for r in Reason]
+    assert status["history"]["items"]["properties"]["reason"]["enum"] == [r.value for r in Reason]
