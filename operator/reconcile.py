@@ -1,7 +1,8 @@
 """What the operator does about a scenario: start runs, follow them, stop them.
 
 Every decision is taken on state read fresh from the API (the scenario and its Jobs),
-never on memory, so a restarted operator carries on where the last one stopped.
+never on memory, so a restarted operator carries on where the last one stopped. The
+decisions themselves are pure (``decisions.py``); this module reads, asks and acts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from ripple_contract import names
 
-from . import metrics, runs
+from . import decisions, metrics, runs
 from .config import Config
 from .errors import RetryLaterError
 from .experiment_source import (
@@ -31,8 +32,6 @@ from .job_builder import ScenarioRef, build_run, configuration_overrides
 from .kube import Kube
 from .spec import InvalidSpecError, ScenarioSpec, check_scenario_name, parse_spec
 from .status import (
-    JobOutcome,
-    Phase,
     RunInfo,
     finished_patch,
     invalid_patch,
@@ -89,53 +88,37 @@ def _ref(scenario: Body) -> ScenarioRef:
 async def handle_reconcile_scenario(
     ctx: Context, *, namespace: str, name: str, logger: Logger
 ) -> None:
-    """Start a run if the scenario asks for one (created, spec changed, rerun) and none runs.
-
-    A trigger that arrives during a run stays pending in the API state (generation or
-    annotation ahead of what was observed) and is taken up when that run's Job ends.
-    """
+    """Start a run if the scenario asks for one (created, spec changed, rerun) and none runs."""
     scenario = await ctx.kube.get_scenario(namespace, name)
-    if scenario is None or runs.is_deleting(scenario):
+    if scenario is None or not decisions.is_live(scenario):
         return
     jobs = await ctx.kube.list_jobs(namespace, name)
-    orphan = runs.vanished_run(scenario, jobs)
-    if orphan is not None:
-        logger.warning("run %s lost its Job before it finished", orphan)
-        await _record_run(ctx, scenario=scenario, job=None, run=orphan, logger=logger)
-    trigger = runs.pending_trigger(scenario, jobs)
-    if trigger is None:
-        return
-    busy = runs.active_jobs(jobs)
-    if busy:
-        job = _meta(busy[0]).get("name")
-        logger.info("a %s trigger waits for the run underway (Job %s)", trigger, job)
-        return
-    await _start_run(ctx, scenario=scenario, jobs=jobs, trigger=trigger, logger=logger)
+    decision = decisions.decide_reconcile(scenario, jobs)
+    if decision.vanished_run is not None:
+        logger.warning("run %s lost its Job before it finished", decision.vanished_run)
+        await _record_run(
+            ctx, scenario=scenario, job=None, run=decision.vanished_run, logger=logger
+        )
+    match decision.next:
+        case decisions.WaitForRun(trigger=trigger, job=job):
+            logger.info("a %s trigger waits for the run underway (Job %s)", trigger, job)
+        case decisions.StartRun(trigger=trigger):
+            await _start_run(ctx, scenario=scenario, jobs=jobs, trigger=trigger, logger=logger)
 
 
 async def handle_schedule_tick(ctx: Context, *, namespace: str, name: str, logger: Logger) -> None:
     """Start the scheduled run if a cron tick fell since the last one (skip if one runs)."""
     scenario = await ctx.kube.get_scenario(namespace, name)
-    if scenario is None or runs.is_deleting(scenario):
+    if scenario is None or not decisions.is_live(scenario):
         return
-    try:
-        spec = parse_spec(scenario.get("spec"))
-    except InvalidSpecError:
-        return  # the change handler has already said so in the status
-    if not spec.schedule or spec.suspend:
-        return
-    status = scenario.get("status") or {}
-    last = _parse_time(status.get("lastScheduleTime") or _meta(scenario)["creationTimestamp"])
-    now = datetime.now(UTC)
-    if not runs.schedule_due(spec.schedule, last, now):
+    if not decisions.tick_due(scenario, datetime.now(UTC)):
         return
     stamp = {"lastScheduleTime": now_rfc3339()}
     jobs = await ctx.kube.list_jobs(namespace, name)
-    busy = runs.active_jobs(jobs)
-    if busy:
-        # concurrencyPolicy Forbid: the tick is skipped, not queued.
+    tick = decisions.decide_tick(jobs)
+    if isinstance(tick, decisions.SkipTick):
         await ctx.kube.update_status(namespace, name, lambda _: stamp)
-        job = _meta(busy[0]).get("name")
+        job = tick.job
         logger.info("schedule tick skipped: Job %s is still running", job)
         await ctx.kube.post_event(
             scenario,
@@ -146,7 +129,7 @@ async def handle_schedule_tick(ctx: Context, *, namespace: str, name: str, logge
         return
     try:
         await _start_run(
-            ctx, scenario=scenario, jobs=jobs, trigger="schedule", logger=logger, extra=stamp
+            ctx, scenario=scenario, jobs=jobs, trigger=tick.trigger, logger=logger, extra=stamp
         )
     except InvalidSpecError:
         await ctx.kube.update_status(namespace, name, lambda _: stamp)
@@ -167,17 +150,15 @@ async def _start_run(
     rerun = runs.annotations_of(scenario).get(names.ANNOTATION_RERUN, "")
     prepared = await _prepare(ctx, scenario, generation=generation, rerun=rerun, logger=logger)
     if prepared.spec.suspend:
-        message = f"suspended: the {trigger} trigger starts no run"
 
         def mark_suspended(fresh: Body) -> dict[str, Any]:
-            # a scenario that never ran shows Pending; one that did keeps its last phase
-            phase = (fresh.get("status") or {}).get("phase") or Phase.PENDING.value
-            return {**observed(generation, rerun), "message": message, "phase": phase}
+            patch = decisions.suspended_patch(
+                fresh.get("status"), trigger=trigger, generation=generation, rerun=rerun
+            )
+            return {**patch, **(extra or {})}
 
-        await ctx.kube.update_status(
-            ref.namespace, ref.name, lambda fresh: {**mark_suspended(fresh), **(extra or {})}
-        )
-        logger.info("%s", message)
+        await ctx.kube.update_status(ref.namespace, ref.name, mark_suspended)
+        logger.info("suspended: the %s trigger starts no run", trigger)
         return
     run = runs.next_run(scenario.get("status"), jobs)
     objects = build_run(
@@ -285,20 +266,21 @@ async def handle_follow_job(ctx: Context, *, job: Body, logger: Logger) -> None:
     """When a run's Job has ended, write its outcome into the scenario (once)."""
     meta = _meta(job)
     namespace, job_name = meta["namespace"], meta["name"]
-    labels = runs.labels_of(job)
-    scenario_name, run = labels.get(names.LABEL_SCENARIO), labels.get(names.LABEL_RUN)
     finished = runs.is_finished(job)
     metrics.job_seen(f"{namespace}/{job_name}", active=not finished and not runs.is_deleting(job))
-    if not finished or not scenario_name or not run:
+    ended = decisions.ended_run(job)
+    if ended is None:
         return
-    scenario = await ctx.kube.get_scenario(namespace, scenario_name)
+    scenario = await ctx.kube.get_scenario(namespace, ended.scenario)
     if scenario is None:
         return
-    recorded = is_recorded(scenario.get("status"), run)
-    if not recorded:
-        await _record_run(ctx, scenario=scenario, job=job, run=run, logger=logger)
-    if not recorded or runs.maybe_pending(scenario):
-        await handle_reconcile_scenario(ctx, namespace=namespace, name=scenario_name, logger=logger)
+    follow = decisions.decide_follow(scenario, ended.run)
+    if follow.record:
+        await _record_run(ctx, scenario=scenario, job=job, run=ended.run, logger=logger)
+    if follow.reconcile:
+        await handle_reconcile_scenario(
+            ctx, namespace=namespace, name=ended.scenario, logger=logger
+        )
 
 
 async def _record_run(
@@ -309,27 +291,19 @@ async def _record_run(
     journal_name = names.journal_configmap_name(ref.name, run)
     journal = await ctx.kube.read_journal(ref.namespace, journal_name)
     if job is None:
-        active = (scenario.get("status") or {}).get("activeRun") or {}
-        job_name = str(active.get("job") or names.job_name(ref.name, run))
-        trigger = str(active.get("trigger") or "")
-        outcome = JobOutcome(
-            succeeded=False,
-            start=active.get("start"),
-            reason="JobDeleted",
-            message="the run's Job was deleted before it finished",
-        )
+        job_name, trigger, outcome = decisions.vanished_job_end(scenario, run)
     else:
         job_name = _meta(job)["name"]
         trigger = runs.annotations_of(job).get(names.ANNOTATION_TRIGGER, "")
         termination = None
-        if journal is None or not runs.job_outcome(job, None).succeeded:
+        if decisions.needs_termination_message(job, journal):
             termination = await ctx.kube.termination_message(
                 ref.namespace, job_name, names.RUNNER_CONTAINER
             )
         outcome = runs.job_outcome(job, termination)
     info = RunInfo(run=run, job=job_name, trigger=trigger, journal_configmap=journal_name)
     record = run_record(info=info, journal=journal, outcome=outcome)
-    limit = _history_limit(scenario)
+    limit = decisions.history_limit(scenario)
     dropped: list[str] = []
 
     def mark_finished(fresh: Body) -> dict[str, Any] | None:
@@ -353,14 +327,6 @@ async def _record_run(
         message=f"run {run} finished with verdict {verdict}: {record.get('message', '')}",
     )
     await _prune(ctx, stored, dropped=dropped, logger=logger)
-
-
-def _history_limit(scenario: Body) -> int:
-    try:
-        return parse_spec(scenario.get("spec")).history_limit
-    except InvalidSpecError:
-        raw = (scenario.get("spec") or {}).get("historyLimit")
-        return raw if isinstance(raw, int) and raw > 0 else 10
 
 
 async def _prune(ctx: Context, scenario: Body, *, dropped: list[str], logger: Logger) -> None:
@@ -396,18 +362,13 @@ async def handle_delete_scenario(
     until it is gone the finalizer stays.
     """
     jobs = await ctx.kube.list_jobs(namespace, name)
-    waiting = [job for job in jobs if not runs.is_finished(job) or runs.is_deleting(job)]
-    for job in waiting:
-        if not runs.is_deleting(job):
-            logger.info("stopping Job %s: the scenario is being deleted", _meta(job)["name"])
-            await ctx.kube.delete_job(namespace, _meta(job)["name"], foreground=True)
-    if waiting:
-        listed = ", ".join(sorted(_meta(job)["name"] for job in waiting))
+    decision = decisions.decide_delete(jobs)
+    for job in decision.stop:
+        logger.info("stopping Job %s: the scenario is being deleted", job)
+        await ctx.kube.delete_job(namespace, job, foreground=True)
+    if decision.waiting:
+        listed = ", ".join(decision.waiting)
         raise RunsStillStoppingError(f"waiting for Job(s) {listed} to stop and roll back")
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
 async def handle_watch_job(
@@ -417,8 +378,8 @@ async def handle_watch_job(
     meta = _meta(job)
     active = event_type != "DELETED" and not runs.is_finished(job)
     metrics.job_seen(f"{meta.get('namespace')}/{meta.get('name')}", active=active)
-    scenario = runs.labels_of(job).get(names.LABEL_SCENARIO)
-    if event_type == "DELETED" and scenario and not runs.is_finished(job):
+    scenario = decisions.lost_job(event_type, job)
+    if scenario is not None:
         await handle_reconcile_scenario(
             ctx, namespace=str(meta.get("namespace")), name=scenario, logger=logger
         )
