@@ -18,7 +18,7 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
-from ripple_contract.journal_codec import JournalTooLargeError, encode_journal
+from ripple_contract.journal_codec import MAX_CONFIGMAP_BYTES, JournalTooLargeError, encode_journal
 from ripple_contract.names import (
     GROUP,
     LABEL_MANAGED_BY,
@@ -30,7 +30,10 @@ from ripple_contract.names import (
     journal_configmap_name,
 )
 from ripple_contract.owners import owner_reference
+from ripple_contract.timeline import Timeline
 from ripple_contract.verdict import judge
+
+from ..timeline.end_of_run import with_timeline
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +79,7 @@ def build_journal_configmap(
     run: str,
     namespace: str,
     owner_uid: str | None,
+    timeline: Timeline | None = None,
 ) -> dict[str, Any]:
     """Build the ConfigMap holding one run's journal (see :mod:`ripple_contract.journal_codec`).
 
@@ -96,6 +100,7 @@ def build_journal_configmap(
         payload = encode_journal(journal_text)
     except JournalTooLargeError as exc:
         raise JournalStoreError(str(exc)) from exc
+    payload = with_timeline(payload, timeline, limit=MAX_CONFIGMAP_BYTES)
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, **payload}
 
 
@@ -164,6 +169,7 @@ def store_journal(
     namespace: str,
     api: client.ApiClient | None = None,
     deadline_seconds: float = STORE_DEADLINE_SECONDS,
+    timeline: Timeline | None = None,
 ) -> str | None:
     """Create (or replace) the run's journal ConfigMap owned by its scenario; return its name.
 
@@ -183,7 +189,12 @@ def store_journal(
                 logger.warning("scenario %s/%s is gone: journal not stored", namespace, scenario)
                 return None
             body: Any = build_journal_configmap(
-                journal_text=text, scenario=scenario, run=run, namespace=namespace, owner_uid=uid
+                journal_text=text,
+                scenario=scenario,
+                run=run,
+                namespace=namespace,
+                owner_uid=uid,
+                timeline=timeline,
             )
             name = str(body["metadata"]["name"])
             try:

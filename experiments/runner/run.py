@@ -32,9 +32,11 @@ from ripple_contract.names import (
     JOURNAL_INTERRUPTED_KEY,
     JOURNAL_NOTE_KEY,
 )
+from ripple_contract.timeline import Timeline
 from ripple_contract.verdict import Verdict, judge
 
 from ..load.vegeta import Load, LoadSettings
+from ..timeline import end_of_run
 from . import interrupt as runner_interrupt
 from .journal import (
     JournalStoreError,
@@ -208,12 +210,19 @@ def _safety_rollbacks(experiment: Experiment, tracker: RunTracker) -> list[Any]:
     return runs
 
 
-def deliver(journal: Journal | None, destination: Destination, *, message: str | None) -> bool:
+def deliver(
+    journal: Journal | None,
+    destination: Destination,
+    *,
+    message: str | None,
+    timeline: Timeline | None = None,
+) -> bool:
     """Write the journal file, the ConfigMap and the termination message; False if one failed."""
     delivered = True
     if journal is not None and destination.journal_path is not None:
         try:
             write_journal_file(journal, destination.journal_path)
+            end_of_run.write_timeline_file(timeline, destination.journal_path)
             logger.info("journal written to %s", destination.journal_path)
         except OSError as exc:
             logger.error("cannot write the journal to %s: %s", destination.journal_path, exc)
@@ -225,6 +234,7 @@ def deliver(journal: Journal | None, destination: Destination, *, message: str |
                 scenario=destination.scenario,
                 run=destination.run,
                 namespace=destination.namespace,
+                timeline=timeline,
             )
         except (JournalStoreError, OSError) as exc:
             logger.error("%s", exc)
@@ -259,6 +269,14 @@ def execute(request: RunRequest) -> int:
         logger.exception("the experiment could not run")
         message = f"the runner failed: {exc}"
     finally:
+        end_of_run.await_recovery(
+            journal,
+            experiment=request.experiment,
+            local_results=request.load.results_file if request.load else None,
+            stop=lambda: (
+                terminating.signal_name is not None or bool(runner_interrupt.interrupted_by())
+            ),
+        )
         if load is not None:
             load.stop()
             logger.info("load results kept in %s", request.load and request.load.results_file)
@@ -266,7 +284,14 @@ def execute(request: RunRequest) -> int:
     if journal is not None:
         journal = record_ending(journal, signal_name=signal_name, crash=message)
         message = judge(journal).message
-    delivered = deliver(journal, request.destination, message=message)
+    timeline = end_of_run.timeline_of_run(
+        journal,
+        experiment=request.experiment,
+        local_results=request.load.results_file if request.load else None,
+    )
+    if journal is not None:
+        journal = end_of_run.with_impact(journal, timeline)
+    delivered = deliver(journal, request.destination, message=message, timeline=timeline)
     for sig, handler in previous.items():
         signal.signal(sig, handler)
     status = journal.get("status") if journal else None
