@@ -59,14 +59,20 @@ def test_middle_restart_with_one_replica_deviates(
     assert run.wait() == 0, run.log_text()
     journal = run.journal()
     assert (journal["status"], journal["deviated"]) == ("completed", True), run.log_text()
-    terminate, wait = journal["run"]
-    assert terminate["output"] == before, "the one middle pod was deleted"
+    terminate, replaced, wait = journal["run"]
+    assert [terminate["output"]["pod"]] == before, "the one middle pod was deleted"
+    assert replaced["status"] == "succeeded", replaced
+    assert replaced["output"]["evidence"].startswith(f"pod {before[0]} replaced by middle-")
     assert wait["status"] == "succeeded"
     assert wait["output"]["ready_pods"] != before, "a new middle pod is serving"
+    (fault,) = journal["ripple_faults"]
+    assert (fault["kind"], fault["inEffect"]) == ("PodRestart", True), fault
+    assert fault["injectedAt"] <= fault["confirmedAt"] <= fault["removedAt"], fault
     after = probe_output(journal, "after", LOAD)
     assert after["failures"] > 0
     assert after["error_bodies"] > 0
-    assert run.summary() == {"status": "completed", "deviated": True, "verdict": "Fail"}
+    summary = run.summary()
+    assert (summary["verdict"], summary["reason"]) == ("Fail", "Deviated"), summary
 
 
 def test_network_policy_cutting_back_off_deviates_and_is_removed(
@@ -77,7 +83,13 @@ def test_network_policy_cutting_back_off_deviates_and_is_removed(
         cluster,
         tmp_path,
         "middle-loses-network-to-back",
-        *load_args(demo, tmp_path, fault_seconds=10, window_seconds=10),
+        *load_args(
+            demo,
+            tmp_path,
+            fault_seconds=10,
+            window_seconds=10,
+            back_address=f"{demo.service_ip('back')}:8080",
+        ),
         vegeta=vegeta,
     )
     seen: dict[str, Any] = wait_for(
@@ -96,8 +108,12 @@ def test_network_policy_cutting_back_off_deviates_and_is_removed(
     assert run.wait() == 0, run.log_text()
     journal = run.journal()
     assert (journal["status"], journal["deviated"]) == ("completed", True), run.log_text()
-    (deny,) = journal["run"]
+    deny, blocked = journal["run"]
     assert deny["status"] == "succeeded"
+    assert blocked["status"] == "succeeded", blocked
+    (fault,) = journal["ripple_faults"]
+    assert (fault["kind"], fault["inEffect"]) == ("NetworkPolicy", True), fault
+    assert run.summary()["reason"] == "Deviated"
     assert demo.pod_names("back") == back_before, "back itself was left alone"
     after = probe_output(journal, "after", LOAD)
     assert after["failures"] > 0
@@ -127,18 +143,20 @@ def fresh_connection_to_back(cluster: Cluster, namespace: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else f"exec failed: {done.stderr}"
 
 
-def test_latency_creates_and_removes_networkchaos_object_no_netem_here(
+def test_latency_without_chaos_mesh_controller_is_fault_not_in_effect_and_removed(
     demo: Demo, cluster: Cluster, vegeta: str, tmp_path: Path
 ) -> None:
-    # No Chaos Mesh daemon could delay packets on these kernels (no netem): this proves
-    # the NetworkChaos object chaosk8s creates passes Chaos Mesh's own CRD schema with
-    # the right spec, and that the rollback deletes it. It cannot prove the delay.
+    """The NetworkChaos passes Chaos Mesh's CRD schema, but no controller injects it here.
+
+    The run must say so (Error, FaultNotInEffect, naming Chaos Mesh), never Pass, and the
+    rollback must delete the object all the same.
+    """
     name = "ripple-middle-latency"
     run = start_run(
         cluster,
         tmp_path,
         "middle-service-has-latency",
-        *load_args(demo, tmp_path, fault_seconds=10),
+        *load_args(demo, tmp_path, fault_seconds=5, fault_check_seconds=3),
         vegeta=vegeta,
     )
     chaos: dict[str, Any] = wait_for(
@@ -154,9 +172,15 @@ def test_latency_creates_and_removes_networkchaos_object_no_netem_here(
     assert spec["selector"]["namespaces"] == [demo.namespace]
     assert spec["selector"]["labelSelectors"] == {"app.kubernetes.io/name": "middle"}
     assert "target" not in spec, "all of middle's egress, not one random target"
-    assert run.wait() == 0, run.log_text()
+    assert chaos["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "ripple"
+    assert run.wait() == 1, "an Error run exits 1\n" + run.log_text()
     journal = run.journal()
-    assert journal["status"] == "completed"
+    add, injected = journal["run"]
+    assert add["status"] == "succeeded"
+    assert injected["status"] == "failed"
+    summary = run.summary()
+    assert (summary["verdict"], summary["reason"]) == ("Error", "FaultNotInEffect"), summary
+    assert "Chaos Mesh" in summary["message"], summary
     assert [r["activity"]["name"] for r in journal["rollbacks"]] == ["remove-latency-from-middle"]
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
     with pytest.raises(KubectlError, match="NotFound"):

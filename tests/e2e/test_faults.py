@@ -110,6 +110,7 @@ def test_runner_pod_deleted_mid_method_rolls_back_and_says_error(product: Produc
     last = status["lastRun"]
     print(f"runner deleted: phase {status['phase']}, verdict {status['verdict']}: {last}")
     assert status["verdict"] == "Error", status.get("message")
+    assert last["reason"] == "Interrupted", last
     assert status["phase"] in {"Completed", "Error"}
     reason = f"{status.get('message', '')} {last.get('message', '')}"
     assert re.search(r"SIGTERM|interrupted", reason), reason

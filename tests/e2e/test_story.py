@@ -1,10 +1,11 @@
 """The story a user lives through: three built-in scenarios, a fix, and the table that tells it.
 
 One middle replica first: the restart and network-policy scenarios make the steady state
-deviate (front's users see stalled answers and error messages). The latency scenario's
-NetworkChaos object is created and removed, but nothing here injects the delay (no Chaos
-Mesh controller, no netem on these kernels), so its verdict is not asserted. Then
-``helm upgrade --set demo.resilient=true`` and the restart scenario passes.
+deviate (front's users see stalled answers and error messages), each fault proven in
+effect first. The latency scenario's NetworkChaos object is created and removed, but no
+Chaos Mesh controller injects it here (and these kernels have no netem): the run ends
+Error, FaultNotInEffect, never Pass. Then ``helm upgrade --set demo.resilient=true`` and
+the restart scenario passes.
 The tests run in file order and build on each other.
 """
 
@@ -25,6 +26,7 @@ from tests.e2e.product import (
     RELEASE,
     Product,
     activity_statuses,
+    parse_table,
     probe_output,
     scenario_manifest,
 )
@@ -74,14 +76,14 @@ def load_failures(journal: dict[str, Any]) -> dict[str, Any]:
     return probe_output(journal, "after", "load-responses-carry-no-error")
 
 
-def test_latency_scenario_creates_and_deletes_networkchaos_no_delay_without_netem(
+def test_latency_without_a_chaos_mesh_controller_is_error_fault_not_in_effect(
     story: Product,
 ) -> None:
     story.apply(
         scenario_manifest(
             LATENCY,
             experiment="middle-service-has-latency",
-            configuration={**QUICK, "fault_seconds": FAULT_SECONDS},
+            configuration={**QUICK, "fault_seconds": FAULT_SECONDS, "fault_check_seconds": 5},
         )
     )
     chaos = wait_for(
@@ -96,18 +98,38 @@ def test_latency_scenario_creates_and_deletes_networkchaos_no_delay_without_nete
     assert chaos["spec"]["action"] == "delay"
     assert chaos["spec"]["delay"]["latency"] == "1500ms"
     assert "middle" in json.dumps(chaos["spec"]["selector"]), chaos["spec"]["selector"]
+    assert_fault_labels(chaos, LATENCY, run=1)
     status = story.wait_run(LATENCY, run=1, timeout=RUN_TIMEOUT)
-    print(f"latency scenario: {status['verdict']}, {status['lastRun'].get('message')}")
-    assert status["phase"] == "Completed", status.get("message")
-    assert status["lastRun"]["status"] == "completed"
-    assert activity_statuses(status["lastRun"]["activities"]) == {
-        "add-latency-to-middle": "succeeded"
-    }
-    assert activity_statuses(status["lastRun"]["rollbacks"]) == {
-        "remove-latency-from-middle": "succeeded"
-    }
+    last = status["lastRun"]
+    print(f"latency scenario: {status['verdict']} {last.get('reason')}: {last.get('message')}")
+    assert status["verdict"] == "Error", last.get("message")
+    assert last["reason"] == "FaultNotInEffect", last.get("message")
+    assert "Chaos Mesh" in last["message"]
+    (fault,) = last["fault"]
+    assert (fault["kind"], fault["inEffect"]) == ("NetworkChaos", False), fault
+    assert "confirmedAt" not in fault
+    assert "Chaos Mesh" in fault["evidence"]
+    assert activity_statuses(last["rollbacks"]) == {"remove-latency-from-middle": "succeeded"}
     assert NETWORK_CHAOS not in story.names("networkchaos"), "the rollback deletes it"
+    steady = next(c for c in status["conditions"] if c["type"] == "SteadyStateHeld")
+    assert (steady["status"], steady["reason"]) == ("Unknown", "FaultNotInEffect")
     print(f"steady again after {story.wait_steady():.1f}s")
+
+
+def assert_fault_labels(fault: dict[str, Any], scenario: str, *, run: int) -> None:
+    """A fault object says whose it is, so the operator's sweep can find it after a crash."""
+    labels = fault["metadata"].get("labels") or {}
+    assert labels.get("app.kubernetes.io/managed-by") == "ripple", labels
+    assert labels.get("ripple.dev/scenario") == scenario, labels
+    assert labels.get("ripple.dev/run") == str(run), labels
+
+
+def assert_fault_window(fault: dict[str, Any]) -> None:
+    """In effect, with the proof, injected <= confirmed <= removed."""
+    assert fault["inEffect"] is True, fault
+    times = [fault["injectedAt"], fault["confirmedAt"], fault["removedAt"]]
+    assert times == sorted(times), fault
+    assert fault["evidence"], fault
 
 
 def test_restart_with_one_middle_replica_deviates(story: Product) -> None:
@@ -122,6 +144,12 @@ def test_restart_with_one_middle_replica_deviates(story: Product) -> None:
     status = story.wait_run(RESTART, run=1, timeout=RUN_TIMEOUT)
     assert status["phase"] == "Completed", status.get("message")
     assert (status["verdict"], status["deviated"]) == ("Fail", True), status.get("message")
+    assert status["lastRun"]["reason"] == "Deviated"
+    (fault,) = status["lastRun"]["fault"]
+    print(f"restart fault: {fault}")
+    assert fault["kind"] == "PodRestart"
+    assert_fault_window(fault)
+    assert re.match(r"^pod middle-\S+ replaced by middle-\S+$", fault["evidence"]), fault
     assert status["lastRun"]["steadyStateBefore"]["met"] is True
     assert status["lastRun"]["steadyStateAfter"]["met"] is False
     counts = load_failures(story.journal(RESTART, 1))
@@ -150,9 +178,16 @@ def test_network_policy_cut_deviates_and_is_rolled_back(story: Product) -> None:
         what=f"NetworkPolicy {NETWORK_POLICY} while the run is underway",
     )
     assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/name": "back"}
+    assert_fault_labels(policy, NETPOL, run=1)
     status = story.wait_run(NETPOL, run=1, timeout=RUN_TIMEOUT)
     assert status["phase"] == "Completed", status.get("message")
     assert (status["verdict"], status["deviated"]) == ("Fail", True), status.get("message")
+    assert status["lastRun"]["reason"] == "Deviated"
+    (fault,) = status["lastRun"]["fault"]
+    print(f"network policy fault: {fault}")
+    assert fault["kind"] == "NetworkPolicy"
+    assert_fault_window(fault)
+    assert re.match(r"^a new connection to back:8080 (was refused|timed out)", fault["evidence"])
     counts = load_failures(story.journal(NETPOL, 1))
     print(f"network policy: load after the method: {counts}")
     assert counts["failures"] > 0
@@ -176,9 +211,12 @@ def test_resilient_middle_passes_the_restart_scenario(story: Product) -> None:
     print(f"restart, resilient: load after the method: {counts}")
     assert status["phase"] == "Completed", status.get("message")
     assert (status["verdict"], status["deviated"]) == ("Pass", False), status.get("message")
+    assert status["lastRun"]["reason"] == "Steady"
+    assert "replaced by" in status["lastRun"]["message"], "a Pass names its evidence"
     assert counts["failures"] == 0
-    history = [(h["id"], h["verdict"]) for h in status["history"]]
-    assert history == [("2", "Pass"), ("1", "Fail")]
+    history = [(h["id"], h["verdict"], h["reason"]) for h in status["history"]]
+    assert history == [("2", "Pass", "Steady"), ("1", "Fail", "Deviated")]
+    assert [len(h["fault"]) for h in status["history"]] == [1, 1], "history keeps the window"
     print(f"steady again after {story.wait_steady():.1f}s")
 
 
@@ -204,3 +242,12 @@ def test_get_chaosscenarios_columns_tell_the_story(story: Product) -> None:
         assert AGE.match(row["AGE"]), row
     assert (table[RESTART]["VERDICT"], table[RESTART]["DEVIATED"]) == ("Pass", "false")
     assert (table[NETPOL]["VERDICT"], table[NETPOL]["DEVIATED"]) == ("Fail", "true")
+    assert table[LATENCY]["VERDICT"] == "Error"
+    assert "REASON" not in table[LATENCY], "REASON is a wide column"
+    wide = parse_table(story.kubectl("get", "chaosscenarios", "-n", NAMESPACE, "-o", "wide").stdout)
+    print("\n" + story.kubectl("get", "chaosscenarios", "-n", NAMESPACE, "-o", "wide").stdout)
+    assert {name: row["REASON"] for name, row in wide.items() if name in expected} == {
+        LATENCY: "FaultNotInEffect",
+        RESTART: "Steady",
+        NETPOL: "Deviated",
+    }

@@ -100,6 +100,12 @@ class Demo:
         answer = self.front_answer()
         return bool(answer and answer.get("stalled") is False)
 
+    def service_ip(self, role: str) -> str:
+        """The ClusterIP of one role's Service (reachable from the node)."""
+        return self.cluster.kubectl(
+            "get", "service", role, "-n", self.namespace, "-o", "jsonpath={.spec.clusterIP}"
+        ).stdout.strip()
+
     def pod_names(self, role: str) -> list[str]:
         """The pods of one role, terminating ones included."""
         pods = self.cluster.get_json(
