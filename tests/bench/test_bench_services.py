@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.services_procs import ServiceProc, start_service, wait_ready
+from tests.support.services import ServiceProc, start_service, wait_ready
 
 TOP = Path(__file__).resolve().parents[2]
 RATES = (100, 200, 400, 700, 850, 1000, 1200, 1400, 1800, 2300, 3000, 4000, 5000, 6500, 8000)

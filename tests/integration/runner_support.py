@@ -1,6 +1,6 @@
 """Run ``ripple run-experiment`` and ``ripple load`` as real processes against the local chain.
 
-The demo services run as processes on loopback (see ``services_procs``); vegeta is the
+The demo services run as processes on loopback (``tests/support/services.py``); vegeta is the
 real binary built by ``hack/tools``. Nothing here sleeps: everything waits by polling.
 """
 
@@ -17,17 +17,11 @@ from typing import Any
 
 import psutil
 
-from tests.integration.services_procs import ServiceProc, start_service
 from tests.support.poll import wait_for
+from tests.support.services import ServiceProc, answers_200, start_service
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE_EXPERIMENT = Path(__file__).parent / "data" / "back-freezes.json"
-
-
-def answers_200(url: str) -> bool:
-    """Whether ``url`` answers 200 right now."""
-    with urllib.request.urlopen(url, timeout=2) as response:
-        return bool(response.status == 200)
 
 
 @dataclass

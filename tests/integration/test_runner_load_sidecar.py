@@ -13,10 +13,9 @@ import pytest
 
 from ripple_contract.names import LOAD_RESULTS_FILE
 from ripple_experiments.extension.load_results import parse_line
-from tests.integration.runner_support import answers_200
-from tests.integration.services_procs import ServiceProc, start_service
 from tests.support.poll import wait_for
 from tests.support.runner import RIPPLE, vegeta_path
+from tests.support.services import ServiceProc, answers_200, start_service
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.integration.services_procs import (
+from tests.support.poll import async_wait_for, wait_for
+from tests.support.services import (
     Chain,
     get_json,
     running_chain,
@@ -14,7 +15,6 @@ from tests.integration.services_procs import (
     start_service,
     wait_ready,
 )
-from tests.support.poll import async_wait_for, wait_for
 
 
 async def test_happy_chain_passes_back_value_and_request_id(tmp_path: Path) -> None:

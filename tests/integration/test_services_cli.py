@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.services_procs import service_command
+from tests.support.services import service_command
 
 RIPPLE = Path(sys.executable).parent / "ripple"
 

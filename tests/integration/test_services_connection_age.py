@@ -16,8 +16,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.integration.services_procs import ServiceProc, free_port, start_service, wait_ready
 from tests.support.poll import async_wait_for
+from tests.support.services import ServiceProc, free_port, start_service, wait_ready
 
 
 class StatefulFirewall:

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.integration.services_procs import (
+from tests.support.poll import async_wait_for
+from tests.support.services import (
     FakeUpstream,
     get_json,
     start_service,
     wait_ready,
 )
-from tests.support.poll import async_wait_for
 
 SHUTDOWN_DELAY = 2.0
 #: Requests started this close to the end of the delay may meet the closing listener.

@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.integration.services_procs import (
+from tests.support.services import (
     FakeUpstream,
     ServiceProc,
     get_json,

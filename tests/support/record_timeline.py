@@ -23,10 +23,9 @@ from pathlib import Path
 
 import psutil
 
-from tests.integration.runner_support import answers_200
-from tests.integration.services_procs import ServiceProc, service_command, start_service
 from tests.support.poll import wait_for
 from tests.support.runner import start_runner, vegeta_path
+from tests.support.services import ServiceProc, answers_200, service_command, start_service
 
 TOP = Path(__file__).resolve().parents[2]
 DATA = TOP / "tests" / "unit" / "data" / "timeline"

@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +102,12 @@ def start_service(
     with log.open("ab") as out:
         proc = subprocess.Popen(service_command(*args), stdout=out, stderr=subprocess.STDOUT)
     return ServiceProc(role=role, port=port, log=log, proc=proc, args=args)
+
+
+def answers_200(url: str) -> bool:
+    """Whether ``url`` answers 200 right now."""
+    with urllib.request.urlopen(url, timeout=2) as response:
+        return bool(response.status == 200)
 
 
 async def wait_ready(service: ServiceProc, within: float = 15.0) -> None:
