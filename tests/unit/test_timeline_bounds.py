@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ripple_contract.timeline import (
     LARGE_TIMELINE_BYTES,
     MAX_BUCKETS,
@@ -72,7 +73,8 @@ def test_ten_minutes_at_a_hundred_per_second_keep_one_second_buckets(tmp_path: P
     size = len(timeline.to_json().encode())
     print(f"10 min at 100/s: {size} B as JSON, {len(next(iter(binary.values()), ''))} B stored")
     assert size <= MAX_TIMELINE_BYTES
-    assert binary and not data, f"above {LARGE_TIMELINE_BYTES} B it is stored gzipped"
+    assert binary, f"above {LARGE_TIMELINE_BYTES} B it is stored gzipped"
+    assert not data
 
 
 def test_a_two_hour_run_downsamples_to_the_bucket_limit(tmp_path: Path) -> None:
@@ -126,4 +128,5 @@ def test_more_failing_hops_than_kept_are_counted_as_other(tmp_path: Path) -> Non
     timeline = build_timeline(results, journal_for(start, 2))
     assert len(timeline.hops) == MAX_HOPS + 1
     other = timeline.hop(OTHER_HOP)
-    assert other is not None and other.failed == 5
+    assert other is not None
+    assert other.failed == 5

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ripple_contract.names import JOURNAL_FAULTS_KEY, JOURNAL_IMPACT_KEY
 from ripple_contract.timeline import Timeline, configmap_entries, from_configmap
 from ripple_experiments.timeline import build_timeline, with_impact
@@ -37,7 +38,8 @@ def test_errors_only_inside_the_fault_window_attributed_to_the_hop_that_failed(
     name: str, culprit: str
 ) -> None:
     timeline = timeline_of(name)
-    assert timeline.fault is not None and timeline.impact is not None
+    assert timeline.fault is not None
+    assert timeline.impact is not None
     assert timeline.bucket_seconds == 1
     assert timeline.responses == lines(name), "every recorded response is counted"
     assert sum(b.requests for b in timeline.buckets) == timeline.responses
@@ -49,21 +51,27 @@ def test_errors_only_inside_the_fault_window_attributed_to_the_hop_that_failed(
     assert [hop.key for hop in timeline.hops] == [culprit]
     assert timeline.impact.culprit == culprit
     before = [b for b in timeline.buckets if b.start + 1 <= timeline.fault.start]
-    assert before and all(b.ok == b.requests for b in before), "a clean baseline"
+    assert before
+    assert all(b.ok == b.requests for b in before), "a clean baseline"
 
 
 def test_impact_against_the_runs_own_baseline() -> None:
     impact = timeline_of("back-restarts").impact
     assert impact is not None
-    assert impact.baseline.requests >= 30 and impact.baseline.error_ratio == 0.0
-    assert impact.fault.error_ratio is not None and impact.fault.error_ratio > 0.9
+    assert impact.baseline.requests >= 30
+    assert impact.baseline.error_ratio == 0.0
+    assert impact.fault.error_ratio is not None
+    assert impact.fault.error_ratio > 0.9
     assert impact.after.requests > 30
-    assert impact.after.error_ratio is not None and impact.after.error_ratio < 0.1
-    assert impact.time_to_impact_seconds is not None and impact.time_to_impact_seconds < 1.0
+    assert impact.after.error_ratio is not None
+    assert impact.after.error_ratio < 0.1
+    assert impact.time_to_impact_seconds is not None
+    assert impact.time_to_impact_seconds < 1.0
     assert impact.recovered is True
     assert impact.time_to_recover_seconds is not None
     assert 0 < impact.time_to_recover_seconds <= 3, "back answers again within a second or two"
-    assert impact.rippled_share is not None and 0.5 < impact.rippled_share < 1.0
+    assert impact.rippled_share is not None
+    assert 0.5 < impact.rippled_share < 1.0
     assert impact.culprit_label == "middle → back: unreachable (connection refused)"
     assert impact.fault_source == "activities"
 
@@ -71,9 +79,11 @@ def test_impact_against_the_runs_own_baseline() -> None:
 def test_a_frozen_service_shows_in_the_latency() -> None:
     impact = timeline_of("back-frozen").impact
     assert impact is not None
-    assert impact.baseline.p99_ms is not None and impact.baseline.p99_ms < 200
+    assert impact.baseline.p99_ms is not None
+    assert impact.baseline.p99_ms < 200
     # front answers after its own 1 s timeout budget on middle, middle's on back
-    assert impact.fault.p50_ms is not None and 990 <= impact.fault.p50_ms <= 1100
+    assert impact.fault.p50_ms is not None
+    assert 990 <= impact.fault.p50_ms <= 1100
 
 
 def test_phases_on_the_same_clock_as_the_load() -> None:
@@ -113,7 +123,8 @@ def test_a_recorded_fault_window_wins_over_the_activities() -> None:
         }
     ]
     timeline = timeline_of("back-restarts", journal)
-    assert timeline.fault is not None and timeline.impact is not None
+    assert timeline.fault is not None
+    assert timeline.impact is not None
     assert timeline.fault.source == "faults"
     assert timeline.fault.kinds == ["PodRestart"]
     assert timeline.impact.fault_source == "faults"
@@ -121,15 +132,18 @@ def test_a_recorded_fault_window_wins_over_the_activities() -> None:
     still = timeline_of("back-restarts", journal)
     assert still.fault is not None
     assert still.fault.end == still.duration, "a fault never removed lasts to the end"
-    assert still.impact is not None and still.impact.after.requests == 0
+    assert still.impact is not None
+    assert still.impact.after.requests == 0
 
 
 def test_no_results_file_still_gives_the_phases() -> None:
     timeline = build_timeline(DATA / "nowhere.jsonl", journal_of("middle-frozen"))
-    assert timeline.responses == 0 and timeline.buckets == []
+    assert timeline.responses == 0
+    assert timeline.buckets == []
     assert not timeline.load_file_found
     assert len(timeline.phases) == 6
-    assert timeline.impact is not None and timeline.impact.recovered is None
+    assert timeline.impact is not None
+    assert timeline.impact.recovered is None
 
 
 def test_stored_and_read_back_through_the_configmap_and_the_journal() -> None:

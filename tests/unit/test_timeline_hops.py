@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
+
 from ripple_contract.timeline import LOAD_HOP
 from ripple_experiments.timeline.hops import (
     from_error_text,
