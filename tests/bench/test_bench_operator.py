@@ -18,8 +18,9 @@ import pytest
 import yaml
 from kubernetes import client, config, watch
 
-from tests.operator.fixtures import crd, image_in_cluster  # noqa: F401
-from tests.operator.support import (
+from tests.support.cluster import Cluster
+from tests.support.demo import deploy_demo
+from tests.support.operator import (
     RUNNER_RBAC,
     apply,
     process_operator,
@@ -27,8 +28,6 @@ from tests.operator.support import (
     scenario,
     status_of,
 )
-from tests.support.cluster import Cluster
-from tests.support.demo import deploy_demo
 from tests.support.poll import wait_for
 
 COUNT = int(os.environ.get("RIPPLE_BENCH_SCENARIOS", "100"))

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.operator.support import (
+from tests.support.cluster import Cluster, KubectlError
+from tests.support.operator import (
     apply,
     events_of,
     jobs_of,
@@ -18,7 +19,6 @@ from tests.operator.support import (
     status_of,
     wait_for_status,
 )
-from tests.support.cluster import Cluster, KubectlError
 from tests.support.poll import wait_for
 
 BROKEN_MODULE = {
@@ -55,7 +55,7 @@ INVALID: dict[str, tuple[dict[str, Any], str]] = {
 }
 
 
-@pytest.mark.usefixtures("crd", "operator_environment")
+@pytest.mark.no_runs
 def test_invalid_specs_end_invalid_with_no_job(cluster: Cluster, namespace: str) -> None:
     holder = {
         "apiVersion": "v1",
@@ -86,7 +86,7 @@ def test_invalid_specs_end_invalid_with_no_job(cluster: Cluster, namespace: str)
         assert cluster.get_json("jobs", "-n", namespace)["items"] == []
 
 
-@pytest.mark.usefixtures("crd")
+@pytest.mark.no_runs
 @pytest.mark.parametrize(
     ("spec", "needle"),
     [
@@ -118,7 +118,6 @@ def test_malformed_specs_are_refused_at_apply(
     assert needle in str(refused.value)
 
 
-@pytest.mark.usefixtures("crd", "operator_environment", "runner_account", "image_in_cluster")
 def test_a_missing_configmap_waits_then_runs(cluster: Cluster, namespace: str) -> None:
     spec = {"experiment": {"configMapRef": {"name": "later", "key": "exp.yaml"}}}
     with kopf_operator(cluster, namespace):

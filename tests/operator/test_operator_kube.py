@@ -15,10 +15,10 @@ from chaoslib.types import Strategy
 
 from ripple_experiments.runner.journal import build_journal_configmap, journal_to_json
 from ripple_operator.kube import Kube
-from tests.operator.support import apply, events_of, scenario
 from tests.support.cluster import Cluster
+from tests.support.operator import apply, events_of, scenario
 
-pytestmark = pytest.mark.usefixtures("crd")
+pytestmark = pytest.mark.no_runs
 
 
 @pytest.fixture

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from ripple_contract import names
-from tests.operator.support import (
+from tests.support.cluster import Cluster
+from tests.support.operator import (
     apply,
     get_scenario,
     jobs_of,
@@ -19,12 +18,7 @@ from tests.operator.support import (
     status_of,
     wait_for_status,
 )
-from tests.support.cluster import Cluster
 from tests.support.poll import wait_for
-
-pytestmark = pytest.mark.usefixtures(
-    "crd", "operator_environment", "runner_account", "image_in_cluster"
-)
 
 
 def _runner_started(cluster: Cluster, namespace: str, job: str) -> bool:

@@ -6,9 +6,8 @@ import socket
 import urllib.request
 from pathlib import Path
 
-import pytest
-
-from tests.operator.support import (
+from tests.support.cluster import Cluster
+from tests.support.operator import (
     apply,
     json_records,
     process_operator,
@@ -16,10 +15,7 @@ from tests.operator.support import (
     scenario,
     wait_for_status,
 )
-from tests.support.cluster import Cluster
 from tests.support.poll import wait_for
-
-pytestmark = pytest.mark.usefixtures("crd", "runner_account", "image_in_cluster")
 
 
 def _free_port() -> int:

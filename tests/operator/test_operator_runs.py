@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
-from tests.operator.support import (
+from tests.support.cluster import Cluster
+from tests.support.demo import deploy_demo
+from tests.support.operator import (
     apply,
     events_of,
     jobs_of,
@@ -14,13 +14,7 @@ from tests.operator.support import (
     status_of,
     wait_for_status,
 )
-from tests.support.cluster import Cluster
-from tests.support.demo import deploy_demo
 from tests.support.poll import wait_for
-
-pytestmark = pytest.mark.usefixtures(
-    "crd", "operator_environment", "runner_account", "image_in_cluster"
-)
 
 SMOKE = {
     "experiment": {"name": "smoke"},

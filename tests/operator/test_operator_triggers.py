@@ -3,9 +3,8 @@ the schedule, and nothing at all while suspended."""
 
 from __future__ import annotations
 
-import pytest
-
-from tests.operator.support import (
+from tests.support.cluster import Cluster
+from tests.support.operator import (
     apply,
     jobs_of,
     kopf_operator,
@@ -15,12 +14,7 @@ from tests.operator.support import (
     unfinished,
     wait_for_status,
 )
-from tests.support.cluster import Cluster
 from tests.support.poll import wait_for
-
-pytestmark = pytest.mark.usefixtures(
-    "crd", "operator_environment", "runner_account", "image_in_cluster"
-)
 
 
 def test_triggers_during_a_run_queue_one_run_never_two_at_once(

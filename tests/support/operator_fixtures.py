@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.operator.support import CRD, IMAGE, RUNNER_RBAC, apply, operator_env
 from tests.support.cluster import Cluster
+from tests.support.operator import CRD, IMAGE, RUNNER_RBAC, apply, operator_env
 
 TOP = Path(__file__).resolve().parents[2]
 
