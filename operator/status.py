@@ -12,8 +12,11 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from pydantic import ValidationError
+
 from ripple_contract.faults import fault_records
-from ripple_contract.names import JOURNAL_FAULTS_KEY
+from ripple_contract.names import JOURNAL_FAULTS_KEY, JOURNAL_IMPACT_KEY
+from ripple_contract.timeline import Impact
 from ripple_contract.verdict import Judgement, Reason, Verdict, judge
 
 Journal = Mapping[str, Any]
@@ -106,7 +109,18 @@ def run_record(*, info: RunInfo, journal: Journal | None, outcome: JobOutcome) -
             for f in (faults if isinstance(faults, list) else fault_records(journal))
             if isinstance(f, Mapping)
         ][:MAX_FAULTS]
+        record["impact"] = impact_entry(journal.get(JOURNAL_IMPACT_KEY))
     return {key: value for key, value in record.items() if value is not None}
+
+
+def impact_entry(summary: Any) -> dict[str, Any] | None:
+    """Keep the run's impact as the runner summed it up; ``None`` when absent or unreadable."""
+    if not isinstance(summary, Mapping):
+        return None
+    try:
+        return Impact.model_validate(summary).as_status()
+    except ValidationError:
+        return None
 
 
 def judgement_of(journal: Journal | None, outcome: JobOutcome) -> Judgement:
@@ -194,7 +208,7 @@ def history_entry(record: Mapping[str, Any]) -> dict[str, Any]:
     """Shorten a run record to what ``status.history`` keeps."""
     keys: tuple[str, ...] = ("id", "job", "trigger", "start", "end", "duration")
     keys += ("durationSeconds", "status", "verdict", "reason", "deviated", "journal", "message")
-    keys += ("fault",)
+    keys += ("fault", "impact")
     return {key: record[key] for key in keys if key in record}
 
 
