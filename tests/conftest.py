@@ -2,12 +2,16 @@
 
 Under CI=true the ``cluster`` fixture brings the cluster up and fails if it cannot;
 elsewhere it skips with one line when the cluster is not running.
+
+Each tier is a directory, and its directory marks its tests with what it needs
+(:data:`TIER_MARKS`), so ``-m "not cluster"`` runs everything that needs no cluster.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +22,28 @@ from tests.support.cluster import (
     connect,
     namespace_name,
 )
+
+TESTS = Path(__file__).resolve().parent
+TIER_MARKS: dict[str, tuple[str, ...]] = {
+    "chart": ("chart",),
+    "cluster": ("cluster",),
+    "operator": ("cluster",),
+    "e2e": ("cluster", "e2e"),
+    "bench": ("bench",),
+}
+"""The markers of each tier (``tests/<tier>/``); unit and integration need no cluster."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by these marks
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test with its tier's needs, from the directory it lives in."""
+    for item in items:
+        try:
+            tier = item.path.resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        for mark in TIER_MARKS.get(tier, ()):
+            item.add_marker(mark)
 
 
 @pytest.fixture(scope="session")

@@ -113,7 +113,6 @@ def _peak_rss_mib(pid: int) -> float:
     raise AssertionError("no VmHWM")
 
 
-@pytest.mark.bench
 @pytest.mark.usefixtures("crd", "image_in_cluster")
 def test_bench_operator_burst(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
     apply(cluster, namespace, RUNNER_RBAC)

@@ -15,8 +15,6 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pytest
-
 from tests.support.services import ServiceProc, start_service, wait_ready
 
 TOP = Path(__file__).resolve().parents[2]
@@ -120,7 +118,6 @@ def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
-@pytest.mark.bench
 async def test_bench_back_and_front(tmp_path: Path) -> None:
     vegeta_bin = vegeta()
     back = start_service("back", tmp_path)

@@ -18,8 +18,6 @@ from tests.support.chart import CHART, CI_VALUES, Manifest, helm, render, to_yam
 from tests.support.cluster import CONTEXT, Cluster
 from tests.support.poll import wait_for
 
-pytestmark = pytest.mark.cluster
-
 CRD = CHART / "crds" / "chaosscenarios.ripple.dev.yaml"
 RELEASE = "dryrun"
 """Not the demo's release name, so no real object is ever compared against."""

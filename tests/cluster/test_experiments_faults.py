@@ -22,8 +22,6 @@ from tests.support.demo import deploy_demo
 from tests.support.poll import wait_for
 from tests.support.runner import probe_output, vegeta_path
 
-pytestmark = pytest.mark.cluster
-
 LOAD = "load-responses-carry-no-error"
 POLICY = "ripple-back-denies-ingress"
 BLOCKED = {"refused", "timeout"}

@@ -16,8 +16,6 @@ from tests.cluster.experiments_support import CRD, start_run
 from tests.support.cluster import Cluster, KubectlError
 from tests.support.poll import wait_for
 
-pytestmark = pytest.mark.cluster
-
 EXPERIMENT: dict[str, Any] = {
     "title": "nothing but a journal",
     "description": "An experiment without hypothesis nor fault: only its journal matters here.",

@@ -25,8 +25,6 @@ import yaml
 from tests.e2e.product import BAD_NAMESPACE, DATA, Product
 from tests.support.poll import wait_for
 
-pytestmark = pytest.mark.e2e
-
 BAD = sorted((DATA / "bad").glob("*.yaml"))
 VERDICT_TIMEOUT = 60
 LATER_TIMEOUT = 150

@@ -9,8 +9,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
-
 from tests.e2e.product import (
     FINALIZER,
     QUICK,
@@ -20,8 +18,6 @@ from tests.e2e.product import (
     scenario_manifest,
 )
 from tests.support.poll import PollTimeout, wait_for
-
-pytestmark = pytest.mark.e2e
 
 NETWORK_POLICY = "ripple-back-denies-ingress"
 GRACE_SECONDS = 60

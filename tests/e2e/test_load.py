@@ -10,13 +10,10 @@ import time
 from collections import Counter
 from typing import Any
 
-import pytest
 import yaml
 
 from tests.e2e.product import Product, scenario_manifest
 from tests.support.poll import wait_for
-
-pytestmark = pytest.mark.e2e
 
 COUNT = 20
 MIB = 1024 * 1024

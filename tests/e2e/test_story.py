@@ -32,8 +32,6 @@ from tests.e2e.product import (
 )
 from tests.support.poll import wait_for
 
-pytestmark = pytest.mark.e2e
-
 LATENCY = "story-latency"
 RESTART = "story-restart"
 NETPOL = "story-netpol"

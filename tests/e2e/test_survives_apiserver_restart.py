@@ -16,13 +16,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
 from tests.e2e.product import QUICK, Product, scenario_manifest
 from tests.support.cluster import HACK_CLUSTER
 from tests.support.poll import PollTimeout, wait_for
-
-pytestmark = pytest.mark.e2e
 
 APISERVER = "kube-apiserver"
 
