@@ -22,10 +22,11 @@ from tests.integration.runner_support import (
     start_chain,
 )
 from tests.support.poll import wait_for
-from tests.support.runner import probe_output, start_runner, vegeta_path
+from tests.support.runner import RunnerProc, probe_output, start_runner, vegeta_path
 
 LOAD = "load-responses-carry-no-error"
 CRASHING_EXPERIMENT = FIXTURE_EXPERIMENT.with_name("hypothesis-crashes.json")
+FAILING_ACTION_EXPERIMENT = FIXTURE_EXPERIMENT.with_name("fault-action-fails.json")
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,12 @@ def chain(tmp_path: Path) -> Iterator[Chain]:
     logs = tmp_path / "services"
     logs.mkdir()
     yield from start_chain(logs)
+
+
+def summary_of(runner: RunnerProc) -> tuple[str, bool, str, str]:
+    """Status, deviated, verdict and reason from the runner's termination message."""
+    summary = runner.summary()
+    return summary["status"], summary["deviated"], summary["verdict"], summary["reason"]
 
 
 def freeze_args(chain: Chain, tmp_path: Path, *extra: str) -> list[str]:
@@ -79,7 +86,7 @@ def test_smoke_passes_on_a_healthy_chain(chain: Chain, vegeta: str, tmp_path: Pa
     assert after["failures"] == 0
     assert after["latency_ms"]["p50"] is not None
     assert journal["run"][0]["output"]["responses"] >= 5, "the observation saw the load"
-    assert runner.summary() == {"status": "completed", "deviated": False, "verdict": "Pass"}
+    assert summary_of(runner) == ("completed", False, "Pass", "Steady")
     assert (tmp_path / "load" / LOAD_RESULTS_FILE).stat().st_size > 0
 
 
@@ -98,7 +105,7 @@ def test_freezing_back_deviates_and_the_probes_count_the_errors(
     assert after["error_bodies"] > 0
     assert any("timed out" in message for message in after["sample_errors"]), after
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
-    assert runner.summary() == {"status": "completed", "deviated": True, "verdict": "Fail"}
+    assert summary_of(runner) == ("completed", True, "Fail", "Deviated")
     assert not chain.back_is_stopped(), "the rollback thawed back"
     wait_for(lambda: chain.front_body()["stalled"] is False, timeout=10, what="the chain healed")
 
@@ -230,8 +237,12 @@ def test_no_load_data_is_never_a_steady_state(chain: Chain, vegeta: str, tmp_pat
     assert probe_output(journal, "before", LOAD)["file_found"] is False
     assert journal["run"] == []
     summary = runner.summary()
-    assert (summary["status"], summary["verdict"]) == ("completed", "Error")
-    assert "did not hold before the method" in summary["message"]
+    assert (summary["status"], summary["verdict"], summary["reason"]) == (
+        "completed",
+        "Error",
+        "NoData",
+    )
+    assert "no data for the steady state before the method" in summary["message"]
 
 
 def test_a_crash_inside_chaoslib_still_plays_the_rollbacks(
@@ -288,3 +299,29 @@ def breakable_checker() -> Iterator[int]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_fault_action_that_fails_is_never_a_pass(
+    chain: Chain, vegeta: str, tmp_path: Path
+) -> None:
+    """The steady state holds, but the fault never happened: Error, ActivityFailed."""
+    runner = start_runner(
+        tmp_path,
+        vegeta,
+        str(FAILING_ACTION_EXPERIMENT),
+        "--configuration",
+        f"front_url={chain.front.url}",
+        "--load-target",
+        chain.front.url,
+        "--load-output-dir",
+        str(tmp_path / "load"),
+    )
+    assert runner.wait() == 1, "a run whose fault failed cannot say Pass or Fail"
+    journal = runner.journal()
+    assert journal["status"] == "completed", "chaoslib itself calls this run complete"
+    assert journal["deviated"] is False
+    assert [r["status"] for r in journal["run"]] == ["failed"]
+    summary = runner.summary()
+    assert (summary["verdict"], summary["reason"]) == ("Error", "ActivityFailed"), summary
+    assert "call-the-fault-api" in summary["message"]
+    assert "failed to connect" in summary["message"]
