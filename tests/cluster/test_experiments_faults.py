@@ -14,12 +14,12 @@ import pytest
 from tests.cluster.experiments_support import (
     Demo,
     load_args,
-    load_image,
     start_run,
 )
 from tests.support.cluster import Cluster, KubectlError
 from tests.support.demo import deploy_demo
 from tests.support.poll import wait_for
+from tests.support.ripple_in_cluster import image_in_cluster
 from tests.support.runner import probe_output, vegeta_path
 
 LOAD = "load-responses-carry-no-error"
@@ -34,7 +34,7 @@ def vegeta() -> str:
 
 @pytest.fixture(scope="module")
 def image(cluster: Cluster) -> None:
-    load_image(cluster)
+    image_in_cluster(cluster)
 
 
 @pytest.fixture

@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from ripple_contract.journal_codec import journal_of_configmap
-from tests.cluster.experiments_support import CRD, start_run
+from tests.cluster.experiments_support import start_run
 from tests.support.cluster import Cluster, KubectlError
 from tests.support.poll import wait_for
+from tests.support.ripple_in_cluster import apply_crd
 
 EXPERIMENT: dict[str, Any] = {
     "title": "nothing but a journal",
@@ -26,10 +27,7 @@ EXPERIMENT: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def crd(cluster: Cluster) -> None:
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/chaosscenarios.ripple.dev", "--timeout=60s"
-    )
+    apply_crd(cluster)
 
 
 def create_scenario(cluster: Cluster, namespace: str, name: str) -> str:

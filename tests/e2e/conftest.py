@@ -21,33 +21,13 @@ from tests.e2e.product import (
     NAMESPACE,
     OPERATOR,
     RELEASE,
-    TOP,
     VALUES,
     Product,
 )
 from tests.support.chart import helm
 from tests.support.cluster import CONTEXT, Cluster
 from tests.support.poll import PollTimeout, wait_for
-
-IMAGE_TIMEOUT = 30 * 60
-"""A cold image build installs every Python dependency."""
-
-
-def build_and_load_image() -> None:
-    """``make image``: build ripple:dev and load it into the (running) local cluster."""
-    done = subprocess.run(
-        ["make", "--no-print-directory", "image"],
-        cwd=TOP,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=IMAGE_TIMEOUT,
-    )
-    tail = "\n".join(done.stdout.splitlines()[-40:])
-    if done.returncode != 0:
-        pytest.fail(f"make image exited {done.returncode}:\n{tail}", pytrace=False)
-    if "not loaded" in done.stdout:
-        pytest.fail(f"make image did not load ripple:dev into the cluster:\n{tail}", pytrace=False)
+from tests.support.ripple_in_cluster import apply_crd, image_in_cluster
 
 
 def release_exists(product: Product) -> bool:
@@ -138,20 +118,14 @@ def product(cluster: Cluster) -> Iterator[Product]:
     Package-scoped: the release goes as soon as the last e2e test is done, before any other
     directory's tests run.
     """
-    build_and_load_image()
+    image_in_cluster(cluster, rebuild=True)
     installed = Product(cluster=cluster, helm_path=helm())
     if release_exists(installed):  # left by an interrupted session: start clean
         uninstall(installed)
     for ns in (NAMESPACE, BAD_NAMESPACE):  # empty; the operator's Roles go into both
         fresh_namespace(cluster, ns)
     # Helm installs crds/ only on the first install; keep the CRD current as `make demo` does.
-    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CHART / "crds"))
-    cluster.kubectl(
-        "wait",
-        "--for=condition=Established",
-        "--timeout=60s",
-        "crd/chaosscenarios.ripple.dev",
-    )
+    apply_crd(cluster, CHART / "crds")
     installed.helm(
         "upgrade",
         "--install",

@@ -6,7 +6,6 @@ Shared by the cluster, operator and benchmark tiers (the chart deploys the same 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +14,8 @@ import yaml
 
 from tests.support.cluster import Cluster
 from tests.support.poll import wait_for
+from tests.support.ripple_in_cluster import IMAGE
 
-IMAGE = os.environ.get("RIPPLE_IMAGE", "ripple:dev")
 UPSTREAM = {"front": "middle", "middle": "back"}
 
 

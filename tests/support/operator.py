@@ -17,10 +17,8 @@ from kopf.testing import KopfRunner
 
 from tests.support.cluster import Cluster
 from tests.support.poll import wait_for
+from tests.support.ripple_in_cluster import IMAGE
 
-TOP = Path(__file__).resolve().parents[2]
-CRD = TOP / "crds" / "chaosscenarios.ripple.dev.yaml"
-IMAGE = os.environ.get("RIPPLE_IMAGE", "ripple:dev")
 RUNNER_ACCOUNT = "ripple-runner"
 
 # What the chart's runner Role grants, for the test namespace's runner account.
