@@ -319,12 +319,17 @@ async def _record_run(
         return
     verdict = record["verdict"]
     metrics.run_finished(ref.namespace, verdict, record.get("durationSeconds"))
-    logger.info("run %s finished: %s (%s)", run, verdict, record.get("message", ""))
+    logger.info(
+        "run %s finished: %s, %s (%s)", run, verdict, record.get("reason"), record.get("message")
+    )
     await ctx.kube.post_event(
         scenario,
         warning=verdict != "Pass",
         reason="RunFinished",
-        message=f"run {run} finished with verdict {verdict}: {record.get('message', '')}",
+        message=(
+            f"run {run} finished with verdict {verdict} ({record.get('reason')}): "
+            f"{record.get('message', '')}"
+        ),
     )
     await _prune(ctx, stored, dropped=dropped, logger=logger)
 
@@ -369,6 +374,21 @@ async def handle_delete_scenario(
     if decision.waiting:
         listed = ", ".join(decision.waiting)
         raise RunsStillStoppingError(f"waiting for Job(s) {listed} to stop and roll back")
+
+
+async def handle_record_ended_runs(
+    ctx: Context, *, namespace: str, name: str, logger: Logger
+) -> None:
+    """Write every ended run of the scenario into its status, and start nothing.
+
+    For when no operator will follow the runs any more: ripple is being uninstalled.
+    """
+    scenario = await ctx.kube.get_scenario(namespace, name)
+    if scenario is None:
+        return
+    jobs = await ctx.kube.list_jobs(namespace, name)
+    for run, job in decisions.unrecorded_ends(scenario, jobs):
+        await _record_run(ctx, scenario=scenario, job=job, run=run, logger=logger)
 
 
 async def handle_watch_job(
