@@ -6,8 +6,6 @@ polls with deadlines (tests/support/poll.py), never sleeps.
 
 from __future__ import annotations
 
-import base64
-import gzip
 import json
 import re
 import subprocess
@@ -19,6 +17,8 @@ from typing import Any, Final
 
 import yaml
 
+from ripple_contract.journal_codec import journal_of_configmap
+from ripple_contract.names import journal_configmap_name
 from tests.support.cluster import CONTEXT, Cluster
 from tests.support.poll import wait_for
 
@@ -40,7 +40,6 @@ OPERATOR_SELECTOR: Final = (
 RUNNER_SERVICE_ACCOUNT: Final = f"{RELEASE}-runner"
 DEMO: Final = ("front", "middle", "back")
 MANAGED: Final = "app.kubernetes.io/managed-by=ripple"
-FINALIZER: Final = "ripple.dev/finalizer"
 TERMINAL: Final = frozenset({"Completed", "Error"})
 LOAD: Final = {"target": "http://front:8080/", "rate": "5/1s", "timeout": "3s"}
 QUICK: Final[dict[str, int]] = {"window_seconds": 10, "min_responses": 5, "load_wait_seconds": 30}
@@ -245,13 +244,9 @@ class Product:
 
     def journal(self, scenario: str, run: int, *, namespace: str | None = None) -> dict[str, Any]:
         """A run's journal, read from its ConfigMap (JSON, or gzip in binaryData)."""
-        cm = self.get("configmap", f"{scenario}-{run}-journal", namespace=namespace)
-        data = cm.get("data") or {}
-        if "journal.json" in data:
-            journal: dict[str, Any] = json.loads(data["journal.json"])
-            return journal
-        packed = (cm.get("binaryData") or {})["journal.json.gz"]
-        journal = json.loads(gzip.decompress(base64.b64decode(packed)))
+        name = journal_configmap_name(scenario, str(run))
+        journal = journal_of_configmap(self.get("configmap", name, namespace=namespace))
+        assert journal is not None, f"ConfigMap {name} holds no journal"
         return journal
 
     def table(self, *, namespace: str | None = None) -> dict[str, dict[str, str]]:
@@ -363,16 +358,6 @@ def parse_table(text: str) -> dict[str, dict[str, str]]:
         row = dict(zip(titles, cells, strict=True))
         rows[row["NAME"]] = row
     return rows
-
-
-def probe_output(journal: Mapping[str, Any], when: str, probe: str) -> dict[str, Any]:
-    """The output of one steady-state probe (``before``/``after``) in a journal."""
-    state = (journal.get("steady_states") or {}).get(when) or {}
-    for entry in state.get("probes") or []:
-        if entry.get("activity", {}).get("name") == probe:
-            output: dict[str, Any] = entry.get("output") or {}
-            return output
-    raise AssertionError(f"no {probe} probe in the {when} steady state")
 
 
 def activity_statuses(entries: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:

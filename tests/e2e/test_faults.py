@@ -9,8 +9,8 @@ from __future__ import annotations
 import re
 import time
 
+from ripple_contract.names import FINALIZER
 from tests.e2e.product import (
-    FINALIZER,
     QUICK,
     Product,
     activity_statuses,

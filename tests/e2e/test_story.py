@@ -27,10 +27,10 @@ from tests.e2e.product import (
     Product,
     activity_statuses,
     parse_table,
-    probe_output,
     scenario_manifest,
 )
 from tests.support.poll import wait_for
+from tests.support.runner import probe_output
 
 LATENCY = "story-latency"
 RESTART = "story-restart"

@@ -91,10 +91,11 @@ def start_runner(
     )
 
 
-def probe_output(journal: dict[str, Any], phase: str, name: str) -> dict[str, Any]:
+def probe_output(journal: Mapping[str, Any], phase: str, name: str) -> dict[str, Any]:
     """The output of the steady-state probe ``name`` ``before`` or ``after`` the method."""
-    for run in journal["steady_states"][phase]["probes"]:
-        if run["activity"]["name"] == name:
-            output: dict[str, Any] = run["output"]
+    state = (journal.get("steady_states") or {}).get(phase) or {}
+    for run in state.get("probes") or []:
+        if (run.get("activity") or {}).get("name") == name:
+            output: dict[str, Any] = run.get("output") or {}
             return output
     raise AssertionError(f"no probe {name} {phase} the method")
