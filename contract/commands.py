@@ -13,6 +13,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run-experiment": ("ripple_experiments.runner.cli", "run a Chaos Toolkit experiment"),
     "load": ("ripple_experiments.load.cli", "run vegeta and stream its results as JSON lines"),
     "operator": ("ripple_operator.main", "run the Kopf operator"),
+    "stop-runs": (
+        "ripple_operator.stop_runs",
+        "stop every run and release every scenario (before ripple is uninstalled)",
+    ),
 }
 
 

@@ -56,6 +56,11 @@ class Config:
     """``RIPPLE_LOAD_MEMORY_LIMIT``: memory limit of the load sidecar."""
     termination_grace_seconds: int = 60
     """``RIPPLE_TERMINATION_GRACE_SECONDS``: time the runner gets after SIGTERM to roll back."""
+    sweep_seconds: int = 60
+    """``RIPPLE_SWEEP_SECONDS``: how often fault objects left behind by runs are looked for."""
+    sweep_grace_seconds: int = 30
+    """``RIPPLE_SWEEP_GRACE_SECONDS``: a fault this young whose run's Job is not known yet
+    is left alone (the Job may not have reached the operator's watch yet)."""
     standalone: bool = True
     """``RIPPLE_STANDALONE``: skip Kopf peering (one replica); ``false`` needs peering CRDs."""
     extra_labels: Mapping[str, str] = field(default_factory=dict)
@@ -108,6 +113,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         load_memory_limit=text("LOAD_MEMORY_LIMIT", base.load_memory_limit),
         termination_grace_seconds=integer(
             "TERMINATION_GRACE_SECONDS", base.termination_grace_seconds, low=1, high=3600
+        ),
+        sweep_seconds=integer("SWEEP_SECONDS", base.sweep_seconds, low=1, high=3600),
+        sweep_grace_seconds=integer(
+            "SWEEP_GRACE_SECONDS", base.sweep_grace_seconds, low=0, high=3600
         ),
         standalone=standalone,
         extra_labels=_labels(env.get(PREFIX + "JOB_LABELS", "")),

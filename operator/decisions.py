@@ -167,6 +167,23 @@ def decide_follow(scenario: Body, run: str) -> Follow:
     return Follow(record=not recorded, reconcile=not recorded or runs.maybe_pending(scenario))
 
 
+def unrecorded_ends(scenario: Body, jobs: Sequence[Body]) -> list[tuple[str, Body | None]]:
+    """List the runs that ended but are not in the status yet, oldest first.
+
+    Each comes with its finished Job, or ``None`` for the run whose Job vanished mid-run.
+    """
+    status = scenario.get("status")
+    found: list[tuple[str, Body | None]] = []
+    for job in jobs:
+        ended = ended_run(job)
+        if ended is not None and not is_recorded(status, ended.run):
+            found.append((ended.run, job))
+    vanished = runs.vanished_run(scenario, jobs)
+    if vanished is not None and not is_recorded(status, vanished):
+        found.append((vanished, None))
+    return sorted(found, key=lambda pair: int(pair[0]) if pair[0].isdigit() else 0)
+
+
 def lost_job(event_type: str | None, job: Body) -> str | None:
     """Name the scenario to reconcile when its run's Job was deleted before it finished."""
     if event_type != "DELETED" or runs.is_finished(job):

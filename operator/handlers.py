@@ -14,7 +14,7 @@ import kopf
 
 from ripple_contract import names
 
-from . import metrics, reconcile, startup
+from . import metrics, orphans, reconcile, startup, sweep
 from .errors import RetryLaterError
 from .spec import InvalidSpecError
 
@@ -24,6 +24,12 @@ RUN_JOBS: Final[dict[str, Any]] = {
     names.LABEL_MANAGED_BY: names.MANAGED_BY,
     names.LABEL_SCENARIO: kopf.PRESENT,
 }
+FAULTS: Final[dict[str, Any]] = {
+    names.LABEL_MANAGED_BY: names.MANAGED_BY,
+    names.LABEL_SCENARIO: kopf.PRESENT,
+    names.LABEL_RUN: kopf.PRESENT,
+}
+"""The labels of every fault object a run creates (see ``orphans.FAULT_KINDS``)."""
 SCHEDULE_CHECK_SECONDS: Final = 10.0
 """How often a scheduled scenario compares its cron with the clock: a tick starts at most
 this late, against cron's one-minute resolution. A constant, not a setting: Kopf reads a
@@ -64,6 +70,33 @@ def log_in(**kwargs: Any) -> kopf.ConnectionInfo | None:
 async def start_operator(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """Load the configuration, log in, tune Kopf."""
     await startup.handle_start_operator(settings=settings, memo=memo)
+
+
+@kopf.on.startup()
+async def start_sweep(memo: kopf.Memo, **kwargs: Any) -> None:
+    """Start the background sweep of fault objects left behind by runs.
+
+    Kopf hands every handler its indices by name (below); they fill as the watches list.
+    """
+    context = startup.context_of(memo)
+    indices = sweep.Indices(
+        faults=kwargs["ripple_faults"],
+        jobs=kwargs["ripple_run_jobs"],
+        scenarios=kwargs["ripple_scenarios"],
+    )
+    sweep.start(
+        memo,
+        kube=context.kube,
+        indices=indices,
+        period=context.config.sweep_seconds,
+        grace=context.config.sweep_grace_seconds,
+    )
+
+
+@kopf.on.cleanup()
+async def stop_sweep(memo: kopf.Memo, **_: Any) -> None:
+    """Stop the sweep before the API client closes."""
+    await sweep.stop(memo)
 
 
 @kopf.on.cleanup()
@@ -124,3 +157,40 @@ async def watch_job(event: kopf.RawEvent, memo: kopf.Memo, logger: kopf.Logger, 
         await reconcile.handle_watch_job(
             startup.context_of(memo), event_type=event["type"], job=event["object"], logger=logger
         )
+
+
+# --- the indices of the sweep: in memory, kept by Kopf's watches -----------------------
+
+
+@kopf.index(*SCENARIOS, id="ripple_scenarios")
+def index_scenario(namespace: str | None, name: str, uid: str, **_: Any) -> dict[Any, str]:
+    """Index every scenario's uid by namespace and name."""
+    return {(str(namespace), name): uid}
+
+
+@kopf.index(*JOBS, labels=RUN_JOBS, id="ripple_run_jobs")
+def index_run_job(
+    body: kopf.Body, namespace: str | None, name: str, **_: Any
+) -> dict[Any, orphans.RunJob]:
+    """Index every run's Job (finished or not) by namespace and name."""
+    return {(str(namespace), name): orphans.run_job_of(body)}
+
+
+def index_fault(
+    body: kopf.Body, resource: kopf.Resource, **_: Any
+) -> dict[str, orphans.Fault] | None:
+    """Index a run's fault object by its uid."""
+    kind = orphans.kind_of(resource.group, resource.plural)
+    fault = orphans.fault_of(body, kind) if kind is not None else None
+    return {fault.uid: fault} if fault is not None else None
+
+
+def fault_seen(memo: kopf.Memo, **_: Any) -> None:
+    """Kopf calls a resource's handlers only once every index is full: the sweep may begin."""
+    sweep.mark_ready(memo)
+
+
+for _kind in orphans.FAULT_KINDS:
+    _fault_kind = (_kind.group, _kind.version, _kind.plural)
+    kopf.index(*_fault_kind, labels=FAULTS, id="ripple_faults")(index_fault)
+    kopf.on.event(*_fault_kind, labels=FAULTS, id=f"fault_seen/{_kind.plural}")(fault_seen)

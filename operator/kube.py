@@ -48,6 +48,7 @@ class Kube:
         self._core = client.CoreV1Api(api)
         self._batch = client.BatchV1Api(api)
         self._custom = client.CustomObjectsApi(api)
+        self._apps = client.AppsV1Api(api)
 
     @classmethod
     async def connect(cls) -> Kube:
@@ -227,12 +228,134 @@ class Kube:
             if exc.status != 404:
                 raise
 
+    # --- fault objects (what runs create and roll back) and pods ----------------------
+
+    async def list_objects(
+        self, group: str, version: str, plural: str, *, namespace: str | None, selector: str
+    ) -> list[Body] | None:
+        """List a namespaced kind by label selector, in every namespace if none is given.
+
+        ``None`` when the cluster does not serve that kind (its CRD is absent).
+        """
+        try:
+            if namespace is None:
+                found = await self._custom.list_cluster_custom_object(
+                    group, version, plural, label_selector=selector
+                )
+            else:
+                found = await self._custom.list_namespaced_custom_object(
+                    group, version, namespace, plural, label_selector=selector
+                )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        items: list[Body] = found.get("items") or []
+        return items
+
+    async def delete_object(
+        self, group: str, version: str, plural: str, *, namespace: str, name: str, uid: str
+    ) -> bool:
+        """Delete one object if it is still the one with ``uid``.
+
+        ``False`` if it is gone, or was replaced by another of the same name (a later run's).
+        """
+        options = client.V1DeleteOptions(
+            preconditions=client.V1Preconditions(uid=uid), propagation_policy="Background"
+        )
+        try:
+            await self._custom.delete_namespaced_custom_object(
+                group, version, namespace, plural, name, body=options
+            )
+        except ApiException as exc:
+            if exc.status in (404, 409):
+                return False
+            raise
+        return True
+
+    async def list_job_pods(self, namespace: str, job: str) -> list[Body]:
+        """List the pods of one Job (running, finished or being deleted)."""
+        pods = await self._core.list_namespaced_pod(
+            namespace, label_selector=f"{JOB_NAME_LABEL}={job}"
+        )
+        return [self._plain(pod) for pod in pods.items]
+
+    # --- stopping everything (before the chart is uninstalled) ------------------------
+
+    async def list_scenarios(self, namespace: str | None) -> list[Body]:
+        """Every scenario of the namespace (of every namespace when ``None``)."""
+        found = await self.list_objects(
+            names.GROUP, names.VERSION, names.PLURAL, namespace=namespace, selector=""
+        )
+        return found or []
+
+    async def list_run_jobs(self, namespace: str | None) -> list[Body]:
+        """Every run's Job in the namespace (in every namespace when ``None``)."""
+        selector = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY},{names.LABEL_SCENARIO}"
+        if namespace is None:
+            jobs = await self._batch.list_job_for_all_namespaces(label_selector=selector)
+        else:
+            jobs = await self._batch.list_namespaced_job(namespace, label_selector=selector)
+        return [self._plain(job) for job in jobs.items]
+
+    async def remove_finalizer(self, namespace: str, name: str, finalizer: str) -> bool:
+        """Take ``finalizer`` off the scenario; ``False`` if it did not hold one (or is gone)."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            body = await self.get_scenario(namespace, name)
+            finalizers = list((body or {}).get("metadata", {}).get("finalizers") or [])
+            if body is None or finalizer not in finalizers:
+                return False
+            patch = {
+                "metadata": {
+                    "finalizers": [f for f in finalizers if f != finalizer],
+                    "resourceVersion": body["metadata"]["resourceVersion"],
+                }
+            }
+            try:
+                await self._custom.patch_namespaced_custom_object(
+                    names.GROUP, names.VERSION, namespace, names.PLURAL, name, patch
+                )
+            except ApiException as exc:
+                if exc.status == 409:
+                    continue
+                if exc.status == 404:
+                    return False
+                raise
+            return True
+        raise StatusConflictError(f"the finalizers of {namespace}/{name} kept changing under us")
+
+    async def scale_to_zero(self, namespace: str, name: str) -> str | None:
+        """Scale a Deployment to no replicas and give its pods' label selector.
+
+        ``None`` if the Deployment does not exist.
+        """
+        try:
+            deployment = await self._apps.read_namespaced_deployment(name, namespace)
+            await self._apps.patch_namespaced_deployment_scale(
+                name, namespace, {"spec": {"replicas": 0}}
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        labels = deployment.spec.selector.match_labels or {}
+        return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+    async def list_pods(self, namespace: str, selector: str) -> list[Body]:
+        """List the pods of the namespace that match a label selector."""
+        pods = await self._core.list_namespaced_pod(namespace, label_selector=selector)
+        return [self._plain(pod) for pod in pods.items]
+
     # --- events -----------------------------------------------------------------------
 
     async def post_event(
         self, scenario: Mapping[str, Any], *, warning: bool, reason: str, message: str
     ) -> None:
-        """Record an Event on the scenario for its user; a failure to do so is only logged."""
+        """Record an Event on the scenario for its user; a failure to do so is only logged.
+
+        The event is about another object when the body names its ``apiVersion`` and ``kind``
+        (a fault object whose scenario is gone).
+        """
         meta = scenario["metadata"]
         now = datetime.now(UTC)
         event = client.CoreV1Event(
@@ -240,8 +363,8 @@ class Kube:
                 name=f"{meta['name']}.{secrets.token_hex(8)}", namespace=meta["namespace"]
             ),
             involved_object=client.V1ObjectReference(
-                api_version=f"{names.GROUP}/{names.VERSION}",
-                kind=names.KIND,
+                api_version=scenario.get("apiVersion") or f"{names.GROUP}/{names.VERSION}",
+                kind=scenario.get("kind") or names.KIND,
                 name=meta["name"],
                 namespace=meta["namespace"],
                 uid=meta.get("uid"),

@@ -25,6 +25,14 @@ ACTIVE_RUNS: Final = Gauge("ripple_active_runs", "Runs whose Job has not finishe
 INVALID_SPECS: Final = Counter(
     "ripple_invalid_specs_total", "Reconciliations that found an invalid spec."
 )
+ORPHANED_FAULTS_REMOVED: Final = Counter(
+    "ripple_orphaned_faults_removed_total",
+    "Fault objects deleted because their run was over (a rollback that never came).",
+    ["namespace", "kind"],
+)
+FAULT_SWEEPS: Final = Counter(
+    "ripple_fault_sweeps_total", "Sweeps of the fault objects for ones left behind."
+)
 HANDLER_SECONDS: Final = Histogram(
     "ripple_handler_duration_seconds",
     "Time spent in each operator handler.",

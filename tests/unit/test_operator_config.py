@@ -26,6 +26,8 @@ def test_every_variable_is_read() -> None:
             "RIPPLE_LOG_FORMAT": "json",
             "RIPPLE_LOG_LEVEL": "DEBUG",
             "RIPPLE_TERMINATION_GRACE_SECONDS": "30",
+            "RIPPLE_SWEEP_SECONDS": "5",
+            "RIPPLE_SWEEP_GRACE_SECONDS": "0",
             "RIPPLE_STANDALONE": "false",
             "RIPPLE_JOB_LABELS": "team=sre, tier=chaos",
         }
@@ -39,6 +41,8 @@ def test_every_variable_is_read() -> None:
     assert config.log_format is LogFormat.JSON
     assert config.log_level == "DEBUG"
     assert config.termination_grace_seconds == 30
+    assert config.sweep_seconds == 5
+    assert config.sweep_grace_seconds == 0
     assert config.standalone is False
     assert dict(config.extra_labels) == {"team": "sre", "tier": "chaos"}
 
@@ -51,6 +55,7 @@ def test_every_variable_is_read() -> None:
         ("RIPPLE_LOG_FORMAT", "xml", "RIPPLE_LOG_FORMAT: 'xml' is not one of plain, json"),
         ("RIPPLE_IMAGE_PULL_POLICY", "Sometimes", "Always, IfNotPresent, Never"),
         ("RIPPLE_JOB_LABELS", "novalue", "not key=value"),
+        ("RIPPLE_SWEEP_SECONDS", "0", "RIPPLE_SWEEP_SECONDS: 0 is outside 1..3600"),
     ],
 )
 def test_a_bad_value_names_the_variable(name: str, value: str, needle: str) -> None:

@@ -56,6 +56,21 @@ app.kubernetes.io/name: {{ include "ripple.name" . }}
 app.kubernetes.io/component: runner
 {{- end }}
 
+{{/* The uninstall hook's objects (its Job, ServiceAccount and RBAC). */}}
+{{- define "ripple.stopRuns.labels" -}}
+{{ include "ripple.labels" . }}
+app.kubernetes.io/name: {{ include "ripple.name" . }}
+app.kubernetes.io/component: uninstall-hook
+{{- end }}
+
+{{/* Annotations of a pre-delete hook object: call with (dict "weight" "-10"). Hooks are
+deleted before a new one is made and once all have succeeded; a failed hook stays to be read. */}}
+{{- define "ripple.stopRuns.annotations" -}}
+helm.sh/hook: pre-delete
+helm.sh/hook-weight: {{ .weight | quote }}
+helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded
+{{- end }}
+
 {{/* A demo service: call with (dict "root" $ "role" "front"). */}}
 {{- define "ripple.demo.selectorLabels" -}}
 app.kubernetes.io/name: {{ .role }}
@@ -153,6 +168,13 @@ seccompProfile:
 - apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create, patch]
+# The faults runs create are watched, and deleted when a run left one behind.
+- apiGroups: [networking.k8s.io]
+  resources: [networkpolicies]
+  verbs: [list, watch, delete]
+- apiGroups: [chaos-mesh.org]
+  resources: [networkchaos]
+  verbs: [list, watch, delete]
 {{- end }}
 
 {{/* What Kopf needs cluster-wide whatever it serves: namespaces (to resolve the watched
