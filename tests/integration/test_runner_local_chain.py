@@ -16,14 +16,11 @@ from pathlib import Path
 import pytest
 
 from ripple_contract.names import LOAD_RESULTS_FILE
-from tests.integration.runner_support import (
-    FIXTURE_EXPERIMENT,
-    Chain,
-    start_chain,
-)
 from tests.support.poll import wait_for
 from tests.support.runner import RunnerProc, probe_output, start_runner, vegeta_path
+from tests.support.services import Chain, start_chain
 
+FIXTURE_EXPERIMENT = Path(__file__).parent / "data" / "back-freezes.json"
 LOAD = "load-responses-carry-no-error"
 CRASHING_EXPERIMENT = FIXTURE_EXPERIMENT.with_name("hypothesis-crashes.json")
 FAILING_ACTION_EXPERIMENT = FIXTURE_EXPERIMENT.with_name("fault-action-fails.json")
@@ -38,7 +35,8 @@ def vegeta() -> str:
 def chain(tmp_path: Path) -> Iterator[Chain]:
     logs = tmp_path / "services"
     logs.mkdir()
-    yield from start_chain(logs)
+    with start_chain(logs) as chain:
+        yield chain
 
 
 def summary_of(runner: RunnerProc) -> tuple[str, bool, str, str]:

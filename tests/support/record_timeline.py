@@ -23,22 +23,14 @@ from pathlib import Path
 
 import psutil
 
-from tests.support.poll import wait_for
 from tests.support.runner import start_runner, vegeta_path
-from tests.support.services import ServiceProc, answers_200, service_command, start_service
+from tests.support.services import Chain, service_command, start_chain
 
 TOP = Path(__file__).resolve().parents[2]
 DATA = TOP / "tests" / "unit" / "data" / "timeline"
 FREEZE = TOP / "tests" / "integration" / "data" / "back-freezes.json"
 RESTART = DATA / "experiments" / "back-restarts.json"
 RATE = "10/1s"
-
-
-@dataclass
-class Chain:
-    front: ServiceProc
-    middle: ServiceProc
-    back: ServiceProc
 
 
 @dataclass(frozen=True)
@@ -93,46 +85,36 @@ RECORDINGS = {
 
 def record(name: str, recording: Recording, vegeta: str) -> None:
     scratch = Path(tempfile.mkdtemp(prefix=f"ripple-record-{name}-"))
-    back = start_service("back", scratch)
-    middle = start_service("middle", scratch, upstream=back.url, upstream_timeout=1.0)
-    front = start_service(
-        "front", scratch, upstream=middle.url, upstream_timeout=recording.front_timeout
-    )
-    chain = Chain(front=front, middle=middle, back=back)
     try:
-        for service in (back, middle, front):
-            wait_for(
-                lambda s=service: answers_200(f"http://127.0.0.1:{s.port}/readyz"),  # type: ignore[misc]
-                timeout=20,
-                what=f"{service.role} ready",
-            )
-        overrides = recording.configuration(chain, scratch)
-        args = [str(recording.experiment), "--configuration", f"front_url={front.url}"]
-        # a few seconds of baseline: the hypothesis before waits for 30 responses
-        args += ["--configuration", "window_seconds=4", "--configuration", "min_responses=30"]
-        for key, value in overrides.items():
-            args += ["--configuration", f"{key}={value}"]
-        args += ["--load-target", front.url, "--load-rate", RATE]
-        args += ["--load-output-dir", str(scratch / "load")]
-        runner = start_runner(scratch, vegeta, *args)
-        code = runner.wait(timeout=180)
-        print(f"{name}: runner exited {code}", file=sys.stderr)
-        out = DATA / name
-        out.mkdir(parents=True, exist_ok=True)
-        shutil.copy(scratch / "load" / "results.jsonl", out / "results.jsonl")
-        shutil.copy(runner.journal_path, out / "journal.json")
-        (out / "NOTE").write_text(recording.note + "\n")
+        with start_chain(scratch, front_timeout=recording.front_timeout) as chain:
+            _record(name, recording, vegeta, chain, scratch)
     finally:
         pidfile = scratch / "back-again.pid"
         if pidfile.exists():
             pid = int(pidfile.read_text().strip())
             if psutil.pid_exists(pid):
                 os.kill(pid, signal.SIGTERM)
-        for service in (front, middle, back):
-            if psutil.pid_exists(service.proc.pid):
-                os.kill(service.proc.pid, signal.SIGCONT)
-            service.stop()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _record(name: str, recording: Recording, vegeta: str, chain: Chain, scratch: Path) -> None:
+    front = chain.front
+    overrides = recording.configuration(chain, scratch)
+    args = [str(recording.experiment), "--configuration", f"front_url={front.url}"]
+    # a few seconds of baseline: the hypothesis before waits for 30 responses
+    args += ["--configuration", "window_seconds=4", "--configuration", "min_responses=30"]
+    for key, value in overrides.items():
+        args += ["--configuration", f"{key}={value}"]
+    args += ["--load-target", front.url, "--load-rate", RATE]
+    args += ["--load-output-dir", str(scratch / "load")]
+    runner = start_runner(scratch, vegeta, *args)
+    code = runner.wait(timeout=180)
+    print(f"{name}: runner exited {code}", file=sys.stderr)
+    out = DATA / name
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy(scratch / "load" / "results.jsonl", out / "results.jsonl")
+    shutil.copy(runner.journal_path, out / "journal.json")
+    (out / "NOTE").write_text(recording.note + "\n")
 
 
 def main(names: list[str]) -> int:

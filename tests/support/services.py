@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -20,10 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil
 from aiohttp import web
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support.poll import async_wait_for
+from tests.support.poll import async_wait_for, wait_for
 
 
 def free_port() -> int:
@@ -217,6 +219,43 @@ class Chain:
     def all(self) -> Iterator[ServiceProc]:
         """The three services, outermost first."""
         yield from (self.front, self.middle, self.back)
+
+    def back_is_stopped(self) -> bool:
+        """Whether back's process is frozen by SIGSTOP."""
+        return bool(psutil.Process(self.back.proc.pid).status() == psutil.STATUS_STOPPED)
+
+    def front_body(self) -> dict[str, Any]:
+        """front's answer, decoded."""
+        with urllib.request.urlopen(self.front.url, timeout=3) as response:
+            body: dict[str, Any] = json.loads(response.read())
+            return body
+
+
+@contextlib.contextmanager
+def start_chain(log_dir: Path, *, front_timeout: float | None = None) -> Iterator[Chain]:
+    """Start back, middle and front; yield once all answer and front is not stalled.
+
+    ``front_timeout`` is front's upstream timeout (the services' default when ``None``).
+    Afterwards every service is stopped, a back frozen by SIGSTOP thawed first.
+    """
+    back = start_service("back", log_dir)
+    middle = start_service("middle", log_dir, upstream=back.url)
+    front = start_service("front", log_dir, upstream=middle.url, upstream_timeout=front_timeout)
+    chain = Chain(front=front, middle=middle, back=back)
+    try:
+        for service in (back, middle, front):
+            wait_for(
+                lambda s=service: answers_200(f"http://127.0.0.1:{s.port}/readyz"),  # type: ignore[misc]
+                timeout=20,
+                what=f"{service.role} ready",
+            )
+        wait_for(lambda: chain.front_body()["stalled"] is False, timeout=10, what="a healthy chain")
+        yield chain
+    finally:
+        if psutil.pid_exists(back.proc.pid):
+            os.kill(back.proc.pid, signal.SIGCONT)
+        for service in (front, middle, back):
+            service.stop()
 
 
 @contextlib.asynccontextmanager
