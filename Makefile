@@ -26,11 +26,15 @@ lint: venv ## ruff, mypy --strict, import contracts, helm lint
 		echo "helm lint --strict: charts/ripple clean with every ci/*-values.yaml"
 
 .PHONY: unit
-unit: venv ## pure unit tests
+unit: venv ## pure unit tests: no cluster, no helm, no processes
 	$(PYTEST) tests/unit -q
 
+.PHONY: chart-test
+chart-test: venv ## the chart rendered by helm with every ci/*-values.yaml (builds helm once)
+	$(PYTEST) tests/chart -q
+
 .PHONY: test
-test: venv ## everything: lint, unit, integration, cluster, operator and end-to-end tests
+test: venv ## everything: lint, unit, chart, integration, cluster, operator and end-to-end tests
 	$(MAKE) lint
 	$(PYTEST) tests -q -m "not bench" -p no:cacheprovider
 
@@ -38,7 +42,7 @@ test: venv ## everything: lint, unit, integration, cluster, operator and end-to-
 bench: venv ## benchmarks that print numbers
 	$(PYTEST) tests/bench -q -s -m bench -p no:cacheprovider
 
-# --- packaging: image, chart, demo (issue 4) ---------------------------------------------
+# --- packaging: image, chart, demo ---------------------------------------------------
 .PHONY: image
 image: ## build ripple:dev from local base images (hack/images); load it into the local cluster if up
 	@hack/docker
@@ -48,7 +52,7 @@ image: ## build ripple:dev from local base images (hack/images); load it into th
 	else echo "make image: local cluster not running, ripple:dev not loaded (make cluster-up)"; fi
 
 .PHONY: chart-crds
-chart-crds: ## copy crds/ into charts/ripple/crds/ (a unit test checks they are byte-identical)
+chart-crds: ## copy crds/ into charts/ripple/crds/ (a chart test checks they are byte-identical)
 	@mkdir -p charts/ripple/crds
 	cp crds/chaosscenarios.ripple.dev.yaml charts/ripple/crds/chaosscenarios.ripple.dev.yaml
 

@@ -16,8 +16,6 @@ import pytest
 from tests.e2e.product import QUICK, Product, scenario_manifest
 from tests.support.cluster import HACK_CLUSTER
 
-pytestmark = pytest.mark.e2e
-
 NETWORK_POLICY = "ripple-back-denies-ingress"
 RUN_TIMEOUT = 300
 LIMITED_ACCOUNT = "limited-runner"

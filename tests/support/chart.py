@@ -96,3 +96,13 @@ def render(
 def to_yaml(manifests: Iterable[Manifest]) -> str:
     """Manifests as one multi-document YAML stream."""
     return yaml.safe_dump_all(list(manifests), sort_keys=False)
+
+
+def rules_of(role: Manifest) -> dict[tuple[str, str], set[str]]:
+    """A Role's or ClusterRole's verbs by (API group, resource)."""
+    rules: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for group in rule["apiGroups"]:
+            for resource in rule["resources"]:
+                rules.setdefault((group, resource), set()).update(rule["verbs"])
+    return rules

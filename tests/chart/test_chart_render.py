@@ -7,7 +7,15 @@ from typing import Any
 
 import pytest
 
-from tests.support.chart import CHART, CI_VALUES, Manifest, Rendered, RenderError, render
+from tests.support.chart import (
+    CHART,
+    CI_VALUES,
+    Manifest,
+    Rendered,
+    RenderError,
+    render,
+    rules_of,
+)
 
 DEMO = ("front", "middle", "back")
 EXPERIMENTS = {
@@ -46,15 +54,6 @@ def selectors(m: Manifest) -> list[dict[str, str]]:
 def is_hook(m: Manifest) -> bool:
     """Whether Helm runs the object as a hook (the uninstall hook's) rather than installs it."""
     return "helm.sh/hook" in (m["metadata"].get("annotations") or {})
-
-
-def rules_of(role: Manifest) -> dict[tuple[str, str], set[str]]:
-    rules: dict[tuple[str, str], set[str]] = {}
-    for rule in role["rules"]:
-        for group in rule["apiGroups"]:
-            for resource in rule["resources"]:
-                rules.setdefault((group, resource), set()).update(rule["verbs"])
-    return rules
 
 
 @pytest.fixture(scope="module")

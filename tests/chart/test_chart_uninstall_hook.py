@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ripple_operator.orphans import FAULT_KINDS
-from tests.support.chart import CHART, Manifest, Rendered, RenderError, render
+from tests.support.chart import CHART, Manifest, Rendered, RenderError, render, rules_of
 
 HOOK = "ripple-stop-runs"
 HOOK_VERBS = {
@@ -29,15 +29,6 @@ def annotations(m: Manifest) -> dict[str, str]:
 
 def hooks(rendered: Rendered) -> list[Manifest]:
     return [m for m in rendered.manifests if "helm.sh/hook" in annotations(m)]
-
-
-def rules_of(role: Manifest) -> dict[tuple[str, str], set[str]]:
-    rules: dict[tuple[str, str], set[str]] = {}
-    for rule in role["rules"]:
-        for group in rule["apiGroups"]:
-            for resource in rule["resources"]:
-                rules.setdefault((group, resource), set()).update(rule["verbs"])
-    return rules
 
 
 def covers(rules: dict[tuple[str, str], set[str]], needed: dict[tuple[str, str], set[str]]) -> None:
