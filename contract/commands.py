@@ -13,6 +13,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run-experiment": ("ripple_experiments.runner.cli", "run a Chaos Toolkit experiment"),
     "load": ("ripple_experiments.load.cli", "run vegeta and stream its results as JSON lines"),
     "operator": ("ripple_operator.main", "run the Kopf operator"),
+    "report": ("ripple_report.cli", "report a scenario's run: verdict, impact, timeline"),
     "stop-runs": (
         "ripple_operator.stop_runs",
         "stop every run and release every scenario (before ripple is uninstalled)",
