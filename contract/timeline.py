@@ -9,9 +9,6 @@ phases share one clock. The document is bounded: at most :data:`MAX_BUCKETS` buc
 
 from __future__ import annotations
 
-import base64
-import binascii
-import gzip
 import json
 import math
 from collections.abc import Mapping
@@ -21,6 +18,7 @@ from typing import Annotated, Any, Final, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from .journal_codec import UnreadableEntryError, decode_entry, encode_entry
 from .names import TIMELINE_GZ_KEY, TIMELINE_KEY
 
 SCHEMA_VERSION: Final = 1
@@ -215,23 +213,20 @@ def configmap_entries(timeline: Timeline) -> tuple[dict[str, str], dict[str, str
     raw = text.encode("utf-8")
     if len(raw) > MAX_TIMELINE_BYTES:
         raise ValueError(f"timeline of {len(raw)} B exceeds {MAX_TIMELINE_BYTES} B")
-    if len(raw) <= LARGE_TIMELINE_BYTES:
-        return {TIMELINE_KEY: text}, {}
-    packed = base64.b64encode(gzip.compress(raw, mtime=0)).decode("ascii")
-    return {}, {TIMELINE_GZ_KEY: packed}
+    entry = encode_entry(
+        text, key=TIMELINE_KEY, gz_key=TIMELINE_GZ_KEY, large_bytes=LARGE_TIMELINE_BYTES
+    )
+    return entry.get("data", {}), entry.get("binaryData", {})
 
 
 def from_configmap(
     data: Mapping[str, str] | None, binary_data: Mapping[str, str] | None
 ) -> Timeline | None:
     """Read the timeline stored with a run; ``None`` when the run has none (an older runner)."""
-    text: str | bytes | None = (data or {}).get(TIMELINE_KEY)
-    packed = (binary_data or {}).get(TIMELINE_GZ_KEY)
-    if text is None and packed is not None:
-        try:
-            text = gzip.decompress(base64.b64decode(packed))
-        except (binascii.Error, OSError, EOFError) as exc:
-            raise BadTimelineError(f"the stored timeline is not gzip: {exc}") from exc
+    try:
+        text = decode_entry(data, binary_data, key=TIMELINE_KEY, gz_key=TIMELINE_GZ_KEY)
+    except UnreadableEntryError as exc:
+        raise BadTimelineError(f"the stored timeline is not gzip: {exc}") from exc
     if text is None:
         return None
     return Timeline.from_json(text)
