@@ -91,6 +91,17 @@ def test_each_kind_of_failure_is_counted(tmp_path: Path) -> None:
     assert not no_failures(counts, min_responses=1)
 
 
+def test_healthy_answers_read_the_same_with_or_without_an_error_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        result(payload=body(service="front", value=1, stalled=False, chain=["front"])),
+        result(payload=body(service="front", value=2, stalled=False, error=None, chain=[])),
+        result(payload=body(service="front", value=2, stalled=True, error="front: x")),
+    )
+    counts = count_window(path, window_seconds=30, min_responses=1, now=NOW).as_output()
+    assert (counts["responses"], counts["ok"], counts["error_bodies"]) == (3, 2, 1)
+
+
 def test_only_the_window_counts(tmp_path: Path) -> None:
     path = write(tmp_path, result(ago=60, code=500), result(ago=2), result(ago=1))
     counts = count_window(path, window_seconds=10, min_responses=2, now=NOW).as_output()

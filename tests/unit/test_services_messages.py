@@ -86,6 +86,22 @@ def test_answer_round_trips_through_json() -> None:
     assert parse_answer(answer.to_json()) == answer
 
 
+def test_a_healthy_answer_has_no_error_key_and_reads_back() -> None:
+    answer = Answer(service="back", value=7, stalled=False, error=None, chain=("back",))
+    assert answer.to_json() == b'{"service":"back","value":7,"stalled":false,"chain":["back"]}'
+    assert parse_answer(answer.to_json()) == answer
+    # ripple's earlier answers, with an explicit null, still read the same
+    old = b'{"service":"back","value":7,"stalled":false,"error":null,"chain":["back"]}'
+    assert parse_answer(old) == answer
+
+
+def test_a_stalled_answer_keeps_its_error_in_place() -> None:
+    answer = Answer(service="front", value=3, stalled=True, error="front: x", chain=("front",))
+    assert answer.to_json() == (
+        b'{"service":"front","value":3,"stalled":true,"error":"front: x","chain":["front"]}'
+    )
+
+
 @pytest.mark.parametrize(
     ("body", "why"),
     [

@@ -77,10 +77,13 @@ app.kubernetes.io/name: {{ .role }}
 app.kubernetes.io/instance: {{ .root.Release.Name }}
 {{- end }}
 
+{{/* The plain `app` label is the original demo's: its experiments select pods by it. Not in
+the selector, which stays app.kubernetes.io/* (selectors are immutable). */}}
 {{- define "ripple.demo.labels" -}}
 {{ include "ripple.labels" .root }}
 app.kubernetes.io/name: {{ .role }}
 app.kubernetes.io/component: demo
+app: {{ .role }}
 {{- end }}
 
 {{/* Service account names. */}}
