@@ -40,6 +40,8 @@ class Config:
     """``RIPPLE_METRICS_PORT``: Prometheus metrics port; 0 turns the endpoint off."""
     liveness_port: int = 8080
     """``RIPPLE_LIVENESS_PORT``: Kopf's liveness endpoint ``/healthz``; 0 turns it off."""
+    pages_port: int = 8090
+    """``RIPPLE_PAGES_PORT``: the read-only pages of scenarios and their runs; 0 turns them off."""
     log_format: LogFormat = LogFormat.PLAIN
     """``RIPPLE_LOG_FORMAT``: ``plain`` or ``json`` (one JSON object per line)."""
     log_level: str = "INFO"
@@ -104,6 +106,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         watch_namespaces=_split(env.get(PREFIX + "WATCH_NAMESPACES", "")),
         metrics_port=integer("METRICS_PORT", base.metrics_port, low=0, high=65535),
         liveness_port=integer("LIVENESS_PORT", base.liveness_port, low=0, high=65535),
+        pages_port=integer("PAGES_PORT", base.pages_port, low=0, high=65535),
         log_format=LogFormat(log_format),
         log_level=choice("LOG_LEVEL", base.log_level, _LOG_LEVELS),
         runner_cpu_request=text("RUNNER_CPU_REQUEST", base.runner_cpu_request),

@@ -19,6 +19,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from ripple_contract import names
 from ripple_contract.journal_codec import BadJournalError, decode_journal
+from ripple_contract.timeline import BadTimelineError, Timeline, from_configmap
 
 from .errors import RetryLaterError
 
@@ -200,6 +201,20 @@ class Kube:
             return decode_journal(data=configmap.data, binary_data=configmap.binary_data)
         except BadJournalError as exc:
             logger.warning("journal ConfigMap %s/%s: %s", namespace, name, exc)
+            return None
+
+    async def read_timeline(self, namespace: str, name: str) -> Timeline | None:
+        """Read the timeline stored beside a run's journal, or ``None`` if there is none."""
+        try:
+            configmap = await self._core.read_namespaced_config_map(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        try:
+            return from_configmap(configmap.data, configmap.binary_data)
+        except BadTimelineError as exc:
+            logger.warning("timeline in ConfigMap %s/%s: %s", namespace, name, exc)
             return None
 
     async def create_configmap(self, configmap: Mapping[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Operator start and stop: configuration, API client, Kopf's settings, metrics server."""
+"""Operator start and stop: configuration, API client, Kopf's settings, metrics, pages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from prometheus_client import start_http_server
 
 from ripple_contract import names
 
+from . import pages
 from .config import Config, load_config
 from .kube import Kube
 from .reconcile import Context
@@ -18,6 +19,7 @@ from .reconcile import Context
 MEMO_CONTEXT = "ripple"
 MEMO_CONFIG = "ripple_config"
 MEMO_METRICS = "ripple_metrics_server"
+MEMO_PAGES = "ripple_pages"
 
 
 async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:
@@ -33,9 +35,14 @@ async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.M
     settings.persistence.finalizer = names.FINALIZER
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
-    memo[MEMO_CONTEXT] = Context(config=config, kube=await Kube.connect())
+    kube = await Kube.connect()
+    memo[MEMO_CONTEXT] = Context(config=config, kube=kube)
     if config.metrics_port:
         memo[MEMO_METRICS] = start_http_server(config.metrics_port)
+    if config.pages_port:
+        memo[MEMO_PAGES] = await pages.start(
+            kube, namespaces=config.watch_namespaces, port=config.pages_port
+        )
     logging.getLogger(__name__).info(
         "ripple operator started: image %s, namespaces %s",
         config.image,
@@ -44,7 +51,10 @@ async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.M
 
 
 async def handle_stop_operator(*, memo: kopf.Memo) -> None:
-    """Close the API client and the metrics endpoint."""
+    """Close the pages, the API client and the metrics endpoint."""
+    served: Any = memo.get(MEMO_PAGES)
+    if served is not None:
+        await served.cleanup()
     context = memo.get(MEMO_CONTEXT)
     if isinstance(context, Context):
         await context.kube.close()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -61,6 +63,7 @@ def operator_env(cluster: Cluster) -> dict[str, str]:
         "RIPPLE_RUNNER_SERVICE_ACCOUNT": RUNNER_ACCOUNT,
         "RIPPLE_METRICS_PORT": "0",
         "RIPPLE_LIVENESS_PORT": "0",
+        "RIPPLE_PAGES_PORT": "0",
         "RIPPLE_LOG_FORMAT": "json",
         "RIPPLE_TERMINATION_GRACE_SECONDS": "30",
     }
@@ -241,3 +244,17 @@ def json_records(text: str) -> list[dict[str, Any]]:
             except ValueError:
                 continue
     return records
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (for an operator process's endpoints)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def http_get(url: str) -> tuple[int, str]:
+    """GET a URL: its status code and body."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.status, response.read().decode()
