@@ -7,9 +7,11 @@ so a spec the operator accepts is an experiment the runner can run.
 from __future__ import annotations
 
 import ast
+import copy
 import json
+import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from enum import StrEnum
 from typing import Any, Final
 
@@ -156,16 +158,107 @@ def apply_configuration(
     return {**experiment, "configuration": configuration}
 
 
+def bind_env_secrets(experiment: Experiment, envs: Mapping[tuple[str, str], str]) -> Experiment:
+    """Make each ``(scope, key)`` secret a Chaos Toolkit ``env`` entry reading ``envs``' variable.
+
+    What the scenario's ``spec.secrets`` give replaces what the experiment declared for the
+    same secret; the values themselves stay in the environment, never in the document.
+    """
+    if not envs:
+        return experiment
+    declared = experiment.get("secrets") or {}
+    if not isinstance(declared, dict):
+        raise BadExperimentError("the experiment's 'secrets' is not an object")
+    secrets = {
+        scope: dict(keys) if isinstance(keys, dict) else keys for scope, keys in declared.items()
+    }
+    for (scope, key), env in envs.items():
+        keys = secrets.setdefault(scope, {})
+        if not isinstance(keys, dict):
+            raise BadExperimentError(f"the experiment's secret scope {scope!r} is not an object")
+        keys[key] = {"type": "env", "key": env}
+    return {**experiment, "secrets": secrets}
+
+
+PROVIDED: Final = "(set in the run)"
+"""What stands in for a value the run's environment will hold, when checking elsewhere."""
+
+
+def _is_env_entry(value: Any) -> bool:
+    return (
+        isinstance(value, dict) and value.get("type") == "env" and isinstance(value.get("key"), str)
+    )
+
+
+def _provided_by(document: Experiment, env_names: Collection[str]) -> Experiment:
+    """Stand in for configuration and secret ``env`` entries the run's environment fills."""
+    configuration = document.get("configuration")
+    if isinstance(configuration, dict):
+        document["configuration"] = {
+            key: PROVIDED if _is_env_entry(value) and value["key"] in env_names else value
+            for key, value in configuration.items()
+        }
+    secrets = document.get("secrets")
+    if isinstance(secrets, dict):
+        document["secrets"] = {
+            scope: {
+                key: PROVIDED if _is_env_entry(value) and value["key"] in env_names else value
+                for key, value in keys.items()
+            }
+            if isinstance(keys, dict)
+            else keys
+            for scope, keys in secrets.items()
+        }
+    return document
+
+
+def accepts_anything(**_: Any) -> None:
+    """Stand in for a provider of another image: any arguments bind."""
+
+
+def _unresolved(document: Experiment) -> Experiment:
+    """Stand in for Python and process providers that only another image can resolve."""
+
+    def stand_in(activity: Any) -> None:
+        provider = activity.get("provider") if isinstance(activity, dict) else None
+        if not isinstance(provider, dict):
+            return
+        if provider.get("type") == "python" and provider.get("module") and provider.get("func"):
+            provider["module"] = __name__
+            provider["func"] = accepts_anything.__name__
+        elif provider.get("type") == "process" and provider.get("path"):
+            provider["path"] = sys.executable
+
+    hypothesis = document.get("steady-state-hypothesis")
+    probes = hypothesis.get("probes") if isinstance(hypothesis, dict) else None
+    for group in (probes, document.get("method"), document.get("rollbacks")):
+        for activity in group if isinstance(group, list) else []:
+            stand_in(activity)
+    return document
+
+
 # chaoslib validates through a module-level activity cache: one validation at a time.
 _validation_lock = threading.Lock()
 
 
-def validate(experiment: Experiment) -> None:
+def validate(
+    experiment: Experiment,
+    *,
+    env_names: Collection[str] = (),
+    resolve_providers: bool = True,
+) -> None:
     """chaostoolkit-lib's validation, every provider resolved; one line on failure.
 
+    Elsewhere than in the run's pod (the operator), ``env_names`` are the variables the
+    run's environment will hold, and ``resolve_providers=False`` leaves the Python modules
+    and programs to the run's own image (another than this one): its runner checks them.
     Blocking (it imports the modules the providers name): the operator calls it through
     ``asyncio.to_thread``.
     """
+    if env_names or not resolve_providers:
+        experiment = _provided_by(copy.deepcopy(experiment), env_names)
+        if not resolve_providers:
+            experiment = _unresolved(experiment)
     try:
         with _validation_lock:
             ensure_experiment_is_valid(experiment)

@@ -94,3 +94,21 @@ JOURNAL_PATH: Final = "/tmp/journal.json"  # noqa: S108 - an emptyDir in the run
 def experiment_configmap_name(scenario: str, run: str) -> str:
     """Name of the ConfigMap holding one run's resolved experiment (inline or ConfigMap)."""
     return f"{scenario}-{run}-experiment"
+
+
+# --- what a scenario brings to its run: secrets, settings, a load body -------------------
+
+SECRET_ENV_PREFIX: Final = "RIPPLE_SECRET_"  # noqa: S105 - a name, not a secret
+"""Environment variables of the runner holding ``spec.secrets`` (``valueFrom.secretKeyRef``);
+the experiment's ``secrets`` read them as Chaos Toolkit ``env`` entries."""
+RESERVED_ENV_PREFIXES: Final = ("RIPPLE_", "KUBERNETES_", "CHAOSTOOLKIT_")
+"""Environment names a scenario's ``spec.env`` may not set: ripple's own, the in-cluster API
+address and Chaos Toolkit's switches."""
+RESERVED_ENV_NAMES: Final = frozenset({"PYTHONUNBUFFERED", "PYTHONPATH", "PYTHONHOME", "PATH"})
+SETTINGS_MOUNT_DIR: Final = "/etc/ripple/settings"
+"""Where ``spec.settingsSecretRef`` is mounted (read-only) in the runner container."""
+SETTINGS_FILE: Final = "settings.yaml"
+LOAD_MOUNT_DIR: Final = "/etc/ripple/load"
+"""Where the run's copy of the load's request body is mounted in the load sidecar."""
+LOAD_BODY_KEY: Final = "load-body"
+"""Key of the load's request body in a run's experiment ConfigMap."""

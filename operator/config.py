@@ -5,10 +5,14 @@ The Helm chart maps its values onto these variables; nothing else configures the
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+from ripple_contract.durations import rate_per_second
 
 PREFIX = "RIPPLE_"
 
@@ -67,6 +71,17 @@ class Config:
     """``RIPPLE_STANDALONE``: skip Kopf peering (one replica); ``false`` needs peering CRDs."""
     extra_labels: Mapping[str, str] = field(default_factory=dict)
     """``RIPPLE_JOB_LABELS``: ``k=v,k2=v2`` labels added to every run's Job and pod."""
+    allowed_images: tuple[str, ...] = ()
+    """``RIPPLE_ALLOWED_IMAGES``: comma-separated glob patterns of the images a scenario's
+    ``spec.image`` may name, besides ripple's own (``image``); empty = ripple's own only."""
+    max_load_rate: float = 1000.0
+    """``RIPPLE_MAX_LOAD_RATE``: the highest load a scenario may ask, as a rate (``1000/1s``)."""
+    max_load_workers: int = 100
+    """``RIPPLE_MAX_LOAD_WORKERS``: the most vegeta workers a load may use (its default too)."""
+    pod_defaults: Mapping[str, Any] = field(default_factory=dict)
+    """``RIPPLE_RUN_POD``: a JSON object of the chart's defaults for every run's pod
+    (``nodeSelector``, ``tolerations``, ``affinity``, ``priorityClassName``, ``labels``,
+    ``annotations``); a scenario's ``spec.pod`` is merged over them."""
 
 
 _PULL_POLICIES = ("Always", "IfNotPresent", "Never")
@@ -123,11 +138,40 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         ),
         standalone=standalone,
         extra_labels=_labels(env.get(PREFIX + "JOB_LABELS", "")),
+        allowed_images=_split(env.get(PREFIX + "ALLOWED_IMAGES", "")),
+        max_load_rate=_rate(text("MAX_LOAD_RATE", f"{base.max_load_rate:g}/1s")),
+        max_load_workers=integer("MAX_LOAD_WORKERS", base.max_load_workers, low=1, high=100_000),
+        pod_defaults=_pod_defaults(env.get(PREFIX + "RUN_POD", "")),
     )
 
 
 def _split(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _rate(raw: str) -> float:
+    try:
+        return rate_per_second(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}MAX_LOAD_RATE: {raw!r} is not a rate like 1000/1s") from None
+
+
+_POD_DEFAULT_KEYS = frozenset(
+    {"nodeSelector", "tolerations", "affinity", "priorityClassName", "labels", "annotations"}
+)
+
+
+def _pod_defaults(raw: str) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}RUN_POD: not JSON") from None
+    if not isinstance(value, dict) or not set(value) <= _POD_DEFAULT_KEYS:
+        keys = ", ".join(sorted(_POD_DEFAULT_KEYS))
+        raise ConfigError(f"{PREFIX}RUN_POD: must be a JSON object with only {keys}")
+    return {key: item for key, item in value.items() if item}
 
 
 def _labels(raw: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ refused here, before any Job exists, instead of failing inside the pod.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -15,6 +15,7 @@ from ripple_contract.experiment import (
     BadExperimentError,
     UnknownConfigurationError,
     apply_configuration,
+    bind_env_secrets,
     parse_experiment,
     validate,
 )
@@ -107,14 +108,27 @@ def _short(title: str) -> str:
 
 
 def validate_experiment(
-    experiment: ResolvedExperiment, *, configuration: Mapping[str, Any], field: str
+    experiment: ResolvedExperiment,
+    *,
+    configuration: Mapping[str, Any],
+    field: str,
+    secret_envs: Mapping[tuple[str, str], str] | None = None,
+    env_names: Collection[str] = (),
+    resolve_providers: bool = True,
 ) -> None:
     """Apply the overrides and validate exactly as the runner will, reporting against the spec.
 
+    ``secret_envs`` bind the scenario's secrets as the runner binds them; ``env_names`` are
+    the variables the run's environment will hold; ``resolve_providers=False`` leaves the
+    Python modules and programs to the scenario's own image (the runner checks them there).
     Blocking (chaoslib imports the providers' modules): call it through ``asyncio.to_thread``.
     """
     try:
-        document = apply_configuration(experiment.document, values=configuration)
+        document = bind_env_secrets(experiment.document, secret_envs or {})
+    except BadExperimentError as exc:
+        raise InvalidSpecError("spec.secrets", str(exc)) from None
+    try:
+        document = apply_configuration(document, values=configuration)
     except UnknownConfigurationError as exc:
         key = exc.unknown[0]
         known = ", ".join(exc.declared) or "none"
@@ -125,7 +139,7 @@ def validate_experiment(
     except BadExperimentError as exc:
         raise InvalidSpecError("spec.configuration", str(exc)) from None
     try:
-        validate(document)
+        validate(document, env_names=env_names, resolve_providers=resolve_providers)
     except BadExperimentError as exc:
         raise InvalidSpecError(field, str(exc)) from None
 

@@ -6,6 +6,7 @@ pure modules never see a client model.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import secrets
@@ -41,6 +42,10 @@ class StatusConflictError(RetryLaterError):
     delay = 1.0
 
 
+class RefusedError(ValueError):
+    """The API server refused an object as invalid (422); the message is its own."""
+
+
 class Kube:
     """One API client shared by every handler; open with :meth:`connect`."""
 
@@ -50,6 +55,7 @@ class Kube:
         self._batch = client.BatchV1Api(api)
         self._custom = client.CustomObjectsApi(api)
         self._apps = client.AppsV1Api(api)
+        self._scheduling = client.SchedulingV1Api(api)
 
     @classmethod
     async def connect(cls) -> Kube:
@@ -145,6 +151,8 @@ class Kube:
         except ApiException as exc:
             if exc.status == 409:
                 return False
+            if exc.status == 422:
+                raise RefusedError(_api_message(exc)) from None
             raise
         return True
 
@@ -188,6 +196,30 @@ class Kube:
                 return None
             raise
         return dict(configmap.data or {})
+
+    async def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
+        """Name the keys a Secret holds (never its values), or ``None`` if it does not exist."""
+        try:
+            secret = await self._core.read_namespaced_secret(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        keys = frozenset((secret.data or {}).keys()) | frozenset((secret.string_data or {}).keys())
+        del secret  # the values stay in this frame only
+        return keys
+
+    async def priority_class_exists(self, name: str) -> bool | None:
+        """Whether the cluster has this PriorityClass; ``None`` if the operator may not ask."""
+        try:
+            await self._scheduling.read_priority_class(name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return False
+            if exc.status == 403:
+                return None
+            raise
+        return True
 
     async def read_journal(self, namespace: str, name: str) -> dict[str, Any] | None:
         """Read the journal the runner stored (plain or gzip), or ``None`` if there is none."""
@@ -399,3 +431,12 @@ class Kube:
             await self._core.create_namespaced_event(meta["namespace"], event)
         except ApiException as exc:
             logger.warning("could not post event %s on %s: %s", reason, meta["name"], exc.reason)
+
+
+def _api_message(exc: ApiException) -> str:
+    """Give the ``message`` of the API server's Status answer, else its reason."""
+    try:
+        body = json.loads(exc.body or "{}")
+    except ValueError:
+        body = {}
+    return str(body.get("message") or exc.reason or exc.status)

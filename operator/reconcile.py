@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ripple_contract import names
+from ripple_contract.load import MAX_BODY_BYTES
 
 from . import decisions, metrics, runs
 from .config import Config
@@ -29,7 +30,8 @@ from .experiment_source import (
     validate_experiment,
 )
 from .job_builder import ScenarioRef, build_run, configuration_overrides
-from .kube import Kube
+from .kube import Kube, RefusedError
+from .policy import ReferenceNotFoundError, check_policy, references
 from .spec import InvalidSpecError, ScenarioSpec, check_scenario_name, parse_spec
 from .status import (
     RunInfo,
@@ -65,6 +67,7 @@ class RunsStillStoppingError(RetryLaterError):
 class _Prepared:
     spec: ScenarioSpec
     experiment: ResolvedExperiment
+    load_body: str | None = None
 
 
 def now_rfc3339() -> str:
@@ -169,11 +172,28 @@ async def _start_run(
         config=ctx.config,
         trigger=trigger,
         annotations=runs.job_annotations(generation, rerun),
+        load_body=prepared.load_body,
     )
     if objects.configmap is not None:
         await ctx.kube.create_configmap(objects.configmap)
     job = names.job_name(ref.name, run)
-    if not await ctx.kube.create_job(objects.job):
+    try:
+        created = await ctx.kube.create_job(objects.job)
+    except RefusedError as exc:
+        if objects.configmap is not None:
+            await ctx.kube.delete_configmap(ref.namespace, objects.configmap["metadata"]["name"])
+        refused = InvalidSpecError("spec", f"the API server refused the run's Job: {exc}")
+        await _mark_invalid(
+            ctx,
+            scenario,
+            refused,
+            generation=generation,
+            rerun=rerun,
+            label=prepared.experiment.label,
+            logger=logger,
+        )
+        raise refused from None
+    if not created:
         logger.info("Job %s exists already: another trigger started run %s", job, run)
         return
     metrics.RUNS_STARTED.labels(namespace=ref.namespace, trigger=trigger).inc()
@@ -221,33 +241,27 @@ async def _prepare(
             data = await ctx.kube.get_configmap_data(
                 ref.namespace, spec.experiment.config_map_ref.name
             )
+        check_policy(spec, config=ctx.config, namespace=ref.namespace)
         experiment = resolve_experiment(spec.experiment, configmap_data=data, catalog=ctx.catalog)
         label = experiment.label
+        await _check_priority_class(ctx, spec)
+        secret_envs = spec.secret_envs()
         await asyncio.to_thread(
             validate_experiment,
             experiment,
             configuration=configuration_overrides(spec, ref.namespace),
             field=source_field(spec.experiment),
+            secret_envs=secret_envs,
+            env_names={*secret_envs.values(), *(var.name for var in spec.env)},
+            resolve_providers=spec.image is None or spec.image == ctx.config.image,
         )
+        load_body = await _read_references(ctx, spec, ref.namespace)
     except InvalidSpecError as exc:
-        message = str(exc)
-        await ctx.kube.update_status(
-            ref.namespace,
-            ref.name,
-            lambda fresh: invalid_patch(
-                fresh.get("status"),
-                message=message,
-                now=now_rfc3339(),
-                generation=generation,
-                rerun=rerun,
-                experiment=label,
-            ),
+        await _mark_invalid(
+            ctx, scenario, exc, generation=generation, rerun=rerun, label=label, logger=logger
         )
-        metrics.INVALID_SPECS.inc()
-        logger.warning("invalid spec: %s", message)
-        await ctx.kube.post_event(scenario, warning=True, reason="InvalidSpec", message=message)
         raise
-    except ConfigMapNotFoundError as exc:
+    except (ConfigMapNotFoundError, ReferenceNotFoundError) as exc:
         waiting = str(exc)
         await ctx.kube.update_status(
             ref.namespace,
@@ -256,7 +270,74 @@ async def _prepare(
         )
         logger.info("%s", waiting)
         raise
-    return _Prepared(spec=spec, experiment=experiment)
+    return _Prepared(spec=spec, experiment=experiment, load_body=load_body)
+
+
+async def _mark_invalid(
+    ctx: Context,
+    scenario: Body,
+    exc: InvalidSpecError,
+    *,
+    generation: int,
+    rerun: str,
+    label: str | None,
+    logger: Logger,
+) -> None:
+    """Write phase Invalid with the message naming the field, count it and tell the user."""
+    ref = _ref(scenario)
+    message = str(exc)
+    await ctx.kube.update_status(
+        ref.namespace,
+        ref.name,
+        lambda fresh: invalid_patch(
+            fresh.get("status"),
+            message=message,
+            now=now_rfc3339(),
+            generation=generation,
+            rerun=rerun,
+            experiment=label,
+        ),
+    )
+    metrics.INVALID_SPECS.inc()
+    logger.warning("invalid spec: %s", message)
+    await ctx.kube.post_event(scenario, warning=True, reason="InvalidSpec", message=message)
+
+
+async def _check_priority_class(ctx: Context, spec: ScenarioSpec) -> None:
+    """Refuse a priority class the cluster does not have (its pods would never be created)."""
+    name = spec.pod.priority_class_name or ctx.config.pod_defaults.get("priorityClassName")
+    if name and await ctx.kube.priority_class_exists(str(name)) is False:
+        raise InvalidSpecError(
+            "spec.pod.priorityClassName", f"the cluster has no PriorityClass {name!r}"
+        )
+
+
+async def _read_references(ctx: Context, spec: ScenarioSpec, namespace: str) -> str | None:
+    """Wait for every Secret and ConfigMap key the run reads; give the load's body.
+
+    Secret values are never read out of :class:`Kube`: only the names of their keys.
+    """
+    body = spec.load.body if spec.load is not None else None
+    for reference in references(spec):
+        if reference.kind == "Secret":
+            keys = await ctx.kube.secret_keys(namespace, reference.name)
+            data = None
+        else:
+            data = await ctx.kube.get_configmap_data(namespace, reference.name)
+            keys = None if data is None else frozenset(data)
+        if keys is None:
+            raise ReferenceNotFoundError(reference, key_missing=False)
+        if reference.key not in keys:
+            raise ReferenceNotFoundError(reference, key_missing=True)
+        if data is not None and reference.field.startswith("spec.load.bodyFrom"):
+            body = data[reference.key]
+            if len(body.encode()) > MAX_BODY_BYTES:
+                raise InvalidSpecError(
+                    reference.field,
+                    f"ConfigMap {reference.name!r} key {reference.key!r} holds "
+                    f"{len(body.encode())} bytes, the limit is {MAX_BODY_BYTES}",
+                )
+    return body
 
 
 # --- following runs ---------------------------------------------------------------------

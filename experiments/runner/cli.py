@@ -10,13 +10,20 @@ from pathlib import Path
 from typing import Any
 
 from ripple_contract.commands import OneLineParser
-from ripple_contract.experiment import BadExperimentError, apply_configuration, validate
+from ripple_contract.experiment import (
+    BadExperimentError,
+    apply_configuration,
+    bind_env_secrets,
+    validate,
+)
 
 from ..load.vegeta import LoadSettings, check_settings
 from .inputs import (
     load_configuration_file,
     load_experiment,
+    load_settings_file,
     parse_assignment,
+    parse_secret_env,
 )
 from .journal import termination_summary, write_termination_log
 from .run import ROLLBACK_STRATEGIES, Destination, RunRequest, execute
@@ -46,6 +53,18 @@ def build_parser() -> OneLineParser:
         choices=ROLLBACK_STRATEGIES,
         default="always",
         help="when rollbacks play (default: always, even when interrupted)",
+    )
+    p.add_argument(
+        "--secret-env",
+        action="append",
+        default=[],
+        metavar="SCOPE/KEY=VARIABLE",
+        help="the experiment's secret KEY of SCOPE is read from the environment VARIABLE",
+    )
+    p.add_argument(
+        "--settings",
+        type=Path,
+        help="a Chaos Toolkit settings file (YAML: controls, notifications)",
     )
     p.add_argument("--journal-path", type=Path, help="write the journal here")
     p.add_argument("--scenario", help="ChaosScenario owning the run (with --namespace, --run)")
@@ -108,6 +127,9 @@ def _destination(parser: OneLineParser, args: Any) -> Destination:
 
 def _request(args: Any, destination: Destination) -> RunRequest:
     experiment = load_experiment(args.experiment)
+    secret_envs = dict(parse_secret_env(item) for item in args.secret_env)
+    experiment = bind_env_secrets(experiment, secret_envs)
+    settings = load_settings_file(args.settings) if args.settings else None
     assignments = dict(parse_assignment(item) for item in args.configuration)
     values = load_configuration_file(args.configuration_file) if args.configuration_file else {}
     declared = experiment.get("configuration") or {}
@@ -150,6 +172,7 @@ def _request(args: Any, destination: Destination) -> RunRequest:
         rollback_strategy=args.rollback_strategy,
         load=load,
         destination=destination,
+        settings=settings,
     )
 
 

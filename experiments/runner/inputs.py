@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from ripple_contract.experiment import BadExperimentError, Experiment, parse_experiment
 
@@ -46,4 +49,29 @@ def load_configuration_file(path: Path) -> dict[str, Any]:
         raise BadExperimentError(f"--configuration-file {path}: {exc}") from exc
     if not isinstance(document, dict):
         raise BadExperimentError(f"--configuration-file {path} is not a JSON object")
+    return document
+
+
+def parse_secret_env(text: str) -> tuple[tuple[str, str], str]:
+    """Split ``scope/key=VARIABLE`` into ``((scope, key), VARIABLE)``."""
+    match = re.fullmatch(r"([^/=]+)/([^/=]+)=([A-Za-z_][A-Za-z0-9_]*)", text)
+    if match is None:
+        raise BadExperimentError(f"--secret-env expects scope/key=VARIABLE, got {text!r}")
+    return (match.group(1), match.group(2)), match.group(3)
+
+
+def load_settings_file(path: Path) -> dict[str, Any]:
+    """Read a Chaos Toolkit settings file (YAML); its contents are never logged."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadExperimentError(
+            f"--settings {path}: cannot read it ({type(exc).__name__})"
+        ) from exc
+    except yaml.YAMLError:
+        raise BadExperimentError(f"--settings {path}: not YAML") from None
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise BadExperimentError(f"--settings {path}: not a mapping of settings")
     return document

@@ -21,6 +21,7 @@ from typing import Any
 
 from chaoslib.control import load_global_controls
 from chaoslib.experiment import run_experiment
+from chaoslib.notification import RunFlowEvent, notify
 from chaoslib.run import EventHandlerRegistry, RunEventHandler, apply_rollbacks
 from chaoslib.types import Strategy
 
@@ -78,6 +79,8 @@ class RunRequest:
     load: LoadSettings | None = None
     """Start vegeta locally for the run (outside a pod, where no sidecar does it)."""
     destination: Destination
+    settings: Mapping[str, Any] | None = None
+    """The user's Chaos Toolkit settings (controls, notifications); ripple's apply on top."""
 
 
 class _Terminating:
@@ -153,20 +156,38 @@ class RunCrashedError(RuntimeError):
         self.journal = journal
 
 
-def play(experiment: Experiment, *, rollback_strategy: str) -> Journal:
+def run_settings(user: Mapping[str, Any] | None, *, rollback_strategy: str) -> dict[str, Any]:
+    """Merge ripple's rollback strategy and interruption control over the user's settings."""
+    settings = dict(user or {})
+    runtime = dict(settings.get("runtime") or {})
+    runtime["rollbacks"] = {**(runtime.get("rollbacks") or {}), "strategy": rollback_strategy}
+    settings["runtime"] = runtime
+    settings["controls"] = {
+        **(settings.get("controls") or {}),
+        **runner_interrupt.control_settings(),
+    }
+    return settings
+
+
+def play(
+    experiment: Experiment,
+    *,
+    rollback_strategy: str,
+    user_settings: Mapping[str, Any] | None = None,
+) -> Journal:
     """Run the experiment with chaoslib and return its journal.
 
+    ``user_settings`` are the scenario's Chaos Toolkit settings: their controls run and
+    their notifications are sent (run-started, then run-completed, run-deviated or run-failed).
     Raises :class:`RunCrashedError` if chaoslib crashed, after playing the rollbacks
     it skipped (unless the strategy is ``never``).
     """
     if rollback_strategy not in ROLLBACK_STRATEGIES:
         raise ValueError(f"unknown rollback strategy {rollback_strategy!r}")
     runner_interrupt.reset()
-    settings: dict[str, Any] = {
-        "runtime": {"rollbacks": {"strategy": rollback_strategy}},
-        "controls": runner_interrupt.control_settings(),
-    }
+    settings = run_settings(user_settings, rollback_strategy=rollback_strategy)
     load_global_controls(settings)
+    notify(settings, RunFlowEvent.RunStarted, experiment)
     tracker = RunTracker()
     try:
         journal: Journal = run_experiment(
@@ -184,7 +205,14 @@ def play(experiment: Experiment, *, rollback_strategy: str) -> Journal:
             skipped = tracker.method_started and not tracker.rollbacks_started
             if skipped and rollback_strategy != "never":
                 crashed["rollbacks"] = _safety_rollbacks(experiment, tracker)
+        notify(settings, RunFlowEvent.RunFailed, crashed, error=exc)
         raise RunCrashedError(f"the experiment crashed: {exc!r}", crashed) from exc
+    if journal.get("deviated"):
+        notify(settings, RunFlowEvent.RunDeviated, journal)
+    elif journal.get("status") == "completed":
+        notify(settings, RunFlowEvent.RunCompleted, journal)
+    else:
+        notify(settings, RunFlowEvent.RunFailed, journal)
     return journal
 
 
@@ -259,7 +287,11 @@ def execute(request: RunRequest) -> int:
         if request.load is not None:
             load = Load(request.load).start()
         if terminating.signal_name is None:
-            journal = play(request.experiment, rollback_strategy=request.rollback_strategy)
+            journal = play(
+                request.experiment,
+                rollback_strategy=request.rollback_strategy,
+                user_settings=request.settings,
+            )
         else:
             message = f"{terminating.signal_name} received before the experiment started"
     except RunCrashedError as exc:

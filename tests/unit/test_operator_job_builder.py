@@ -168,6 +168,8 @@ def test_load_is_a_native_sidecar_sharing_an_empty_dir() -> None:
         "7/1s",
         "--timeout",
         "2s",
+        "--max-workers",
+        "100",
         "--output-dir",
         names.LOAD_RESULTS_DIR,
     ]
