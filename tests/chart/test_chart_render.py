@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from ripple_operator.config import load_config
 from tests.support.chart import (
     CHART,
     CI_VALUES,
@@ -110,6 +112,9 @@ def test_default_demo_is_the_original_chain_and_not_resilient(default: Rendered)
         assert container["securityContext"]["runAsNonRoot"] is True
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert labels["app.kubernetes.io/name"] == role
+        # the original demo's experiments select its pods by the plain app label
+        assert labels["app"] == role
+        assert "app" not in deployment["spec"]["selector"]["matchLabels"]
         service = default.get("Service", role)
         assert service["spec"]["ports"][0]["port"] == 8080
         assert service["spec"]["selector"]["app.kubernetes.io/name"] == role
@@ -233,7 +238,9 @@ def test_watch_namespaces_gives_roles_per_namespace_and_no_cluster_wide_access()
     assert set(cluster_rules) == {
         ("", "namespaces"),
         ("apiextensions.k8s.io", "customresourcedefinitions"),
+        ("scheduling.k8s.io", "priorityclasses"),
     }
+    assert cluster_rules[("scheduling.k8s.io", "priorityclasses")] == {"get"}
     for ns in ("team-a", "team-b"):
         rules = rules_of(rendered.get("Role", "ripple", ns))
         assert ("ripple.dev", "chaosscenarios") in rules
@@ -307,9 +314,51 @@ def test_release_names_shape_the_operator_objects_but_not_the_demo() -> None:
         ("demo.nodePort.port=80", "port"),
         ("operator.logFormat=xml", "logFormat"),
         ("scenarios.load.rate=fast", "rate"),
+        ("operator.maxLoadRate=lots", "maxLoadRate"),
+        ("operator.maxLoadWorkers=0", "maxLoadWorkers"),
         ("demo.replicas=3", "replicas"),
     ],
 )
 def test_schema_refuses_bad_values_naming_the_key(bad: str, complaint: str) -> None:
     with pytest.raises(RenderError, match=complaint):
         render(set_values=[bad])
+
+
+def test_run_limits_and_pod_defaults_reach_the_operator() -> None:
+    rendered = render(
+        set_values=[
+            "operator.allowedImages={registry.example/chaos/*,ripple:*}",
+            "operator.maxLoadRate=200/1s",
+            "operator.maxLoadWorkers=20",
+            "runner.pod.priorityClassName=chaos",
+            "runner.pod.nodeSelector.pool=chaos",
+        ]
+    )
+    env = env_of(only_container(rendered.get("Deployment", "ripple")))
+    assert env["RIPPLE_ALLOWED_IMAGES"] == "registry.example/chaos/*,ripple:*"
+    assert env["RIPPLE_MAX_LOAD_RATE"] == "200/1s"
+    assert env["RIPPLE_MAX_LOAD_WORKERS"] == "20"
+    pod = json.loads(env["RIPPLE_RUN_POD"])
+    assert pod["priorityClassName"] == "chaos"
+    assert pod["nodeSelector"] == {"pool": "chaos"}
+    config = load_config(env)
+    assert config.allowed_images == ("registry.example/chaos/*", "ripple:*")
+    assert (config.max_load_rate, config.max_load_workers) == (200.0, 20)
+    assert config.pod_defaults == {"priorityClassName": "chaos", "nodeSelector": {"pool": "chaos"}}
+
+
+def test_default_limits_are_ripples_own_image_and_a_thousand_requests_a_second(
+    default: Rendered,
+) -> None:
+    config = load_config(env_of(only_container(default.get("Deployment", "ripple"))))
+    assert config.allowed_images == ()
+    assert (config.max_load_rate, config.max_load_workers) == (1000.0, 100)
+    assert config.pod_defaults == {}
+
+
+def test_the_operator_may_read_secrets_only_in_the_namespaces_it_serves() -> None:
+    rendered = render(values=[ci("watch-namespaces")])
+    for ns in ("team-a", "team-b"):
+        rules = rules_of(rendered.get("Role", "ripple", ns))
+        assert rules[("", "secrets")] == {"get"}
+    assert ("", "secrets") not in rules_of(rendered.get("ClusterRole", "ripple"))

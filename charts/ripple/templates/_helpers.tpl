@@ -168,6 +168,11 @@ seccompProfile:
 - apiGroups: [""]
   resources: [configmaps]
   verbs: [get, list, watch, create, delete, patch]
+# The Secrets a scenario names (spec.secrets, settingsSecretRef, env) are checked to exist
+# and hold their keys before a run starts; their values are never kept or written.
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
 - apiGroups: ["", events.k8s.io]
   resources: [events]
   verbs: [create, patch]
@@ -189,4 +194,8 @@ ones) and CRDs (to discover resources as they appear). */}}
 - apiGroups: [apiextensions.k8s.io]
   resources: [customresourcedefinitions]
   verbs: [get, list, watch]
+# A scenario's spec.pod.priorityClassName must name a PriorityClass of the cluster.
+- apiGroups: [scheduling.k8s.io]
+  resources: [priorityclasses]
+  verbs: [get]
 {{- end }}
