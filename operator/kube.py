@@ -187,15 +187,22 @@ class Kube:
 
     # --- configmaps -------------------------------------------------------------------
 
-    async def get_configmap_data(self, namespace: str, name: str) -> dict[str, str] | None:
-        """Get a ConfigMap's ``data``, or ``None`` if it does not exist."""
+    async def read_configmap(self, namespace: str, name: str) -> client.V1ConfigMap | None:
+        """Read a ConfigMap, or ``None`` if it does not exist."""
         try:
-            configmap = await self._core.read_namespaced_config_map(name, namespace)
+            configmap: client.V1ConfigMap = await self._core.read_namespaced_config_map(
+                name, namespace
+            )
         except ApiException as exc:
             if exc.status == 404:
                 return None
             raise
-        return dict(configmap.data or {})
+        return configmap
+
+    async def get_configmap_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """Get a ConfigMap's ``data``, or ``None`` if it does not exist."""
+        configmap = await self.read_configmap(namespace, name)
+        return None if configmap is None else dict(configmap.data or {})
 
     async def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
         """Name the keys a Secret holds (never its values), or ``None`` if it does not exist."""
@@ -223,12 +230,9 @@ class Kube:
 
     async def read_journal(self, namespace: str, name: str) -> dict[str, Any] | None:
         """Read the journal the runner stored (plain or gzip), or ``None`` if there is none."""
-        try:
-            configmap = await self._core.read_namespaced_config_map(name, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+        configmap = await self.read_configmap(namespace, name)
+        if configmap is None:
+            return None
         try:
             return decode_journal(data=configmap.data, binary_data=configmap.binary_data)
         except BadJournalError as exc:
@@ -237,12 +241,9 @@ class Kube:
 
     async def read_timeline(self, namespace: str, name: str) -> Timeline | None:
         """Read the timeline stored beside a run's journal, or ``None`` if there is none."""
-        try:
-            configmap = await self._core.read_namespaced_config_map(name, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return None
-            raise
+        configmap = await self.read_configmap(namespace, name)
+        if configmap is None:
+            return None
         try:
             return from_configmap(configmap.data, configmap.binary_data)
         except BadTimelineError as exc:
