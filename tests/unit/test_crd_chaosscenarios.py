@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from ripple_contract import durations, names
+from ripple_contract import load as load_rules
 from ripple_experiments.load.vegeta import LoadSettings, check_settings
 from ripple_operator.spec import InvalidSpecError, ScenarioSpec, parse_spec
 
@@ -205,3 +206,89 @@ def test_the_reason_enum_is_the_contracts(crd: dict[str, Any]) -> None:
     status = _version(crd)["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"]
     assert status["lastRun"]["properties"]["reason"]["enum"] == [r.value for r in Reason]
     assert status["history"]["items"]["properties"]["reason"]["enum"] == [r.value for r in Reason]
+
+
+HEADER_VALUES = [
+    "application/json",
+    "Bearer abc.def",
+    "a\tb",
+    "",
+    "x" * 4096,
+    "a\r\nb",
+    "a\nb",
+    "\x00",
+]
+HEADER_NAMES = ["Content-Type", "X-Chaos", "x_y", "Bad Name", "a:b", "", "ü"]
+
+
+def _cel_pattern(rule: str) -> str:
+    """The regular expression inside a CEL ``matches('...')`` rule."""
+    match = re.search(r"matches\('(.*)'\)\)$", rule)
+    assert match is not None, rule
+    return match.group(1)
+
+
+def test_the_crd_the_model_and_the_sidecar_agree_on_headers(crd: dict[str, Any]) -> None:
+    headers = _spec_schema(crd)["properties"]["load"]["properties"]["headers"]
+    assert headers["maxProperties"] == load_rules.MAX_HEADERS
+    value_schema = headers["additionalProperties"]
+    assert value_schema["pattern"] == load_rules.HEADER_VALUE_PATTERN
+    assert value_schema["maxLength"] == load_rules.MAX_HEADER_VALUE
+    (rule,) = headers["x-kubernetes-validations"]
+    assert _cel_pattern(rule["rule"]) == load_rules.HEADER_NAME_PATTERN
+    for value in HEADER_VALUES:
+        by_crd = re.search(value_schema["pattern"], value) is not None and len(value) <= 4096
+        assert load_rules.is_header_value(value) is by_crd, repr(value)
+        try:
+            check_settings(
+                LoadSettings(
+                    target="http://f/", output_dir=Path("/tmp/x"), headers=(("X-A", value),)
+                )
+            )
+            by_sidecar = True
+        except ValueError:
+            by_sidecar = False
+        assert by_sidecar is by_crd, repr(value)
+    for name in HEADER_NAMES:
+        by_crd = re.search(load_rules.HEADER_NAME_PATTERN, name) is not None
+        try:
+            parse_spec(
+                {
+                    "experiment": {"name": "smoke"},
+                    "load": {"target": "http://f/", "headers": {name: "v"}},
+                }
+            )
+            by_model = True
+        except InvalidSpecError:
+            by_model = False
+        assert by_model is by_crd, repr(name)
+
+
+def test_the_crd_and_the_model_agree_on_load_limits(crd: dict[str, Any]) -> None:
+    load = _spec_schema(crd)["properties"]["load"]["properties"]
+    assert load["method"]["enum"] == list(load_rules.METHODS)
+    assert load["targets"]["maxItems"] == load_rules.MAX_TARGETS
+    assert load["targets"]["items"]["properties"]["weight"]["maximum"] == load_rules.MAX_WEIGHT
+    assert load["body"]["maxLength"] == load_rules.MAX_BODY_BYTES
+    assert load["keepalive"]["default"] is True
+    assert load["method"]["default"] == "GET"
+
+
+def _described(schema: dict[str, Any], path: str) -> list[str]:
+    """Paths of spec fields that ``kubectl explain`` would show without a description."""
+    missing = [] if schema.get("description") else [path]
+    for key, child in (schema.get("properties") or {}).items():
+        missing += _described(child, f"{path}.{key}")
+    if isinstance(schema.get("items"), dict):
+        missing += _described(schema["items"], f"{path}[]")
+    if isinstance(schema.get("additionalProperties"), dict):
+        extra = schema["additionalProperties"]
+        if extra.get("type") == "object":
+            missing += _described(extra, f"{path}.*")
+    return missing
+
+
+@pytest.mark.parametrize("field", ["secrets", "settingsSecretRef", "env", "image", "pod", "load"])
+def test_every_new_field_is_described_for_kubectl_explain(crd: dict[str, Any], field: str) -> None:
+    schema = _spec_schema(crd)["properties"][field]
+    assert _described(schema, f"spec.{field}") == []
