@@ -60,7 +60,7 @@ chart-crds: ## copy crds/ into charts/ripple/crds/ (a chart test checks they are
 demo: ## the whole story: cluster, image, chart, the three scenarios, their verdicts
 	@hack/demo
 
-# ---- local cluster (hack/cluster; owned by the cluster engineer) ----------------------
+# ---- local cluster (hack/cluster) -----------------------------------------------------
 .PHONY: cluster-up cluster-down
 cluster-up: ## start the local Kubernetes cluster (builds it once into ~/.cache/ripple)
 	hack/cluster up
