@@ -245,6 +245,7 @@ async def _prepare(
         experiment = resolve_experiment(spec.experiment, configmap_data=data, catalog=ctx.catalog)
         label = experiment.label
         await _check_priority_class(ctx, spec)
+        load_body = await _read_references(ctx, spec, ref.namespace)
         secret_envs = spec.secret_envs()
         await asyncio.to_thread(
             validate_experiment,
@@ -255,7 +256,6 @@ async def _prepare(
             env_names={*secret_envs.values(), *(var.name for var in spec.env)},
             resolve_providers=spec.image is None or spec.image == ctx.config.image,
         )
-        load_body = await _read_references(ctx, spec, ref.namespace)
     except InvalidSpecError as exc:
         await _mark_invalid(
             ctx, scenario, exc, generation=generation, rerun=rerun, label=label, logger=logger
