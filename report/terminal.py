@@ -126,9 +126,10 @@ def chart(timeline: Timeline, *, columns: int = CHART_COLUMNS) -> list[str]:
         worst = max((b.p99_ms or 0.0 for b in chunk), default=None)
         p99s.append(_block(worst / top) if worst else " ")
         start, end = first * timeline.bucket_seconds, last * timeline.bucket_seconds
-        inside = timeline.fault is not None and timeline.fault.start < end
-        inside = inside and timeline.fault is not None and timeline.fault.end > start
-        fault.append("▓" if inside else "·")
+        window = timeline.fault
+        fault.append(
+            "▓" if window is not None and window.start < end and window.end > start else "·"
+        )
         phases.append(_phase_mark(timeline.phases, start, end))
     total = formats.seconds(timeline.duration)
     axis = "0s".ljust(len(groups) - len(total)) + total

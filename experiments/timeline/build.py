@@ -67,7 +67,9 @@ def build_timeline(
     width = bucket_width((end - origin).total_seconds())
     count = max(1, math.ceil((end - origin).total_seconds() / width))
     window = fault_window(journal)
-    accumulator = _Accumulator(origin=origin, width=width, count=count, window=window)
+    accumulator = _Accumulator(
+        origin=origin, width=width, count=count, window=window, file_found=found
+    )
     if found and results is not None:
         accumulator.target = attribution.target_name(_first_url(results))
         for response in read_responses(results):
@@ -81,6 +83,7 @@ class _Accumulator:
     width: int
     count: int
     window: Window | None
+    file_found: bool
     target: str = "target"
     responses: int = 0
     buckets: dict[int, _Bucket] = field(default_factory=dict)
@@ -200,7 +203,7 @@ class _Accumulator:
             ],
             fault=fault,
             impact=impact,
-            load_file_found=bool(self.responses) or bool(self.buckets),
+            load_file_found=self.file_found,
             responses=self.responses,
         )
 
