@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-import urllib.request
 from pathlib import Path
 
 from tests.support.cluster import Cluster
+from tests.support.metrics import metric
 from tests.support.operator import (
     apply,
+    free_port,
+    http_get,
     json_records,
     process_operator,
     quick_experiment,
@@ -18,29 +19,8 @@ from tests.support.operator import (
 from tests.support.poll import wait_for
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _get(url: str) -> tuple[int, str]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status, response.read().decode()
-
-
-def _metric(text: str, name: str, **labels: str) -> float | None:
-    for line in text.splitlines():
-        if not line.startswith(name + "{") and line.split(" ")[0] != name:
-            continue
-        if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            return float(line.rsplit(" ", 1)[1])
-    return None
-
-
 def test_liveness_metrics_and_json_logs(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
-    metrics_port, liveness_port = _free_port(), _free_port()
+    metrics_port, liveness_port = free_port(), free_port()
     log = tmp_path / "operator.log"
     with process_operator(
         cluster,
@@ -50,7 +30,7 @@ def test_liveness_metrics_and_json_logs(cluster: Cluster, namespace: str, tmp_pa
         RIPPLE_LIVENESS_PORT=str(liveness_port),
     ):
         healthz = f"http://127.0.0.1:{liveness_port}/healthz"
-        wait_for(lambda: _get(healthz)[0] == 200, timeout=60, what="the liveness endpoint")
+        wait_for(lambda: http_get(healthz)[0] == 200, timeout=60, what="the liveness endpoint")
         apply(
             cluster, namespace, scenario("counted", {"experiment": {"inline": quick_experiment()}})
         )
@@ -60,17 +40,17 @@ def test_liveness_metrics_and_json_logs(cluster: Cluster, namespace: str, tmp_pa
         metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
 
         def counted() -> str | None:
-            text = _get(metrics_url)[1]
-            runs = _metric(text, "ripple_runs_total", namespace=namespace, verdict="Pass")
+            text = http_get(metrics_url)[1]
+            runs = metric(text, "ripple_runs_total", namespace=namespace, verdict="Pass")
             return text if runs == 1.0 else None
 
         text = wait_for(counted, timeout=30, what="ripple_runs_total counts the run")
         assert (
-            _metric(text, "ripple_runs_started_total", namespace=namespace, trigger="create") == 1.0
+            metric(text, "ripple_runs_started_total", namespace=namespace, trigger="create") == 1.0
         )
-        assert _metric(text, "ripple_run_duration_seconds_count", verdict="Pass") == 1.0
-        assert _metric(text, "ripple_active_runs") == 0.0
-        latency = _metric(
+        assert metric(text, "ripple_run_duration_seconds_count", verdict="Pass") == 1.0
+        assert metric(text, "ripple_active_runs") == 0.0
+        latency = metric(
             text, "ripple_handler_duration_seconds_count", handler="reconcile_scenario"
         )
         assert latency is not None

@@ -114,20 +114,20 @@ def release_scenarios(cluster: Cluster, namespace: str) -> None:
 
 @contextmanager
 def process_operator(
-    cluster: Cluster, namespace: str, log: Path, **extra_env: str
+    cluster: Cluster, namespace: str, log: Path, *, before: str = "", **extra_env: str
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """``ripple operator`` as a real process (so a test can SIGKILL it)."""
+    """``ripple operator`` as a real process (so a test can SIGKILL it).
+
+    ``before`` is Python run in that process before the operator's modules are imported.
+    """
     env = {**os.environ, **operator_env(cluster), **extra_env}
+    command = ["operator", "--namespace", namespace]
+    run = (
+        f"{before}\nfrom ripple_contract.commands import main\nraise SystemExit(main({command!r}))"
+    )
     with log.open("wb") as out:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "ripple_contract.commands",
-                "operator",
-                "--namespace",
-                namespace,
-            ],
+            [sys.executable, "-c", run],
             stdout=out,
             stderr=subprocess.STDOUT,
             env=env,
