@@ -223,9 +223,9 @@ HEADER_NAMES = ["Content-Type", "X-Chaos", "x_y", "Bad Name", "a:b", "", "ü"]
 
 def _cel_pattern(rule: str) -> str:
     """The regular expression inside a CEL ``matches('...')`` rule."""
-    match = re.search(r"matches\('(.*)'\)\)$", rule)
+    match = re.search(r"""matches\((['"])(.*)\1\)\)$""", rule)
     assert match is not None, rule
-    return match.group(1)
+    return match.group(2)
 
 
 def test_the_crd_the_model_and_the_sidecar_agree_on_headers(crd: dict[str, Any]) -> None:
