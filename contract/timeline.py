@@ -117,6 +117,8 @@ class FaultWindow(_Model):
     """``faults``: the run's own record of each fault; ``activities``: the first method
     action's start to the end of the last rollback (or of the method)."""
     kinds: list[str] = Field(default_factory=list)
+    confirmed: float | None = None
+    """When every fault had been proven in effect (its check succeeded), if recorded."""
 
 
 class Figures(_Model):

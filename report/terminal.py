@@ -42,6 +42,8 @@ def render(run: StoredRun, *, columns: int = CHART_COLUMNS) -> str:
     if timeline is not None and timeline.fault is not None:
         fault = timeline.fault
         kinds = f", {', '.join(fault.kinds)}" if fault.kinds else ""
+        if fault.confirmed is not None:
+            kinds += f", in effect at +{formats.seconds(fault.confirmed)}"
         source = "the fault records" if fault.source == "faults" else "the method and rollbacks"
         lines.append(
             _row(

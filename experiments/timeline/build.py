@@ -175,6 +175,7 @@ class _Accumulator:
                 end=round(min(end, duration), 3),
                 source="faults" if self.window.source == "faults" else "activities",
                 kinds=list(self.window.kinds),
+                confirmed=self._offset(self.window.confirmed) if self.window.confirmed else None,
             )
         impact = impact_of(
             buckets=buckets,

@@ -39,6 +39,8 @@ class Window:
     """``None``: still in effect when the journal was written."""
     source: str
     kinds: tuple[str, ...] = ()
+    confirmed: datetime | None = None
+    """When the last fault was proven in effect, if the run's checks said so."""
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -88,15 +90,20 @@ def fault_window(journal: Mapping[str, Any]) -> Window | None:
 def _recorded_window(records: Any) -> Window | None:
     if not isinstance(records, list) or not records:
         return None
-    starts, ends, kinds = [], [], []
+    starts, ends, kinds, confirmations = [], [], [], []
     open_ended = False
     for record in records:
         if not isinstance(record, Mapping):
             continue
-        start = parse_time(record.get("confirmedAt")) or parse_time(record.get("injectedAt"))
+        # the fault may bite before its check proves it in effect: the window opens at
+        # the injection, and the proof's time is kept beside it
+        start = parse_time(record.get("injectedAt")) or parse_time(record.get("confirmedAt"))
         if start is None:
             continue
         starts.append(start)
+        confirmed = parse_time(record.get("confirmedAt"))
+        if confirmed is not None:
+            confirmations.append(confirmed)
         kinds.append(str(record.get("kind") or "fault")[:MAX_TEXT])
         removed = parse_time(record.get("removedAt"))
         if removed is None:
@@ -106,7 +113,13 @@ def _recorded_window(records: Any) -> Window | None:
     if not starts:
         return None
     end = None if open_ended or not ends else max(ends)
-    return Window(start=min(starts), end=end, source="faults", kinds=tuple(dict.fromkeys(kinds)))
+    return Window(
+        start=min(starts),
+        end=end,
+        source="faults",
+        kinds=tuple(dict.fromkeys(kinds)),
+        confirmed=max(confirmations) if confirmations else None,
+    )
 
 
 def _steady_state(state: Any, kind: PhaseKind) -> list[Step]:

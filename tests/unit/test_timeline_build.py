@@ -111,13 +111,14 @@ def test_phases_on_the_same_clock_as_the_load() -> None:
 def test_a_recorded_fault_window_wins_over_the_activities() -> None:
     journal = journal_of("back-restarts")
     start = journal["run"][0]["start"]
+    proven = journal["run"][0]["end"]
     rollback_end = journal["rollbacks"][0]["end"]
     journal[JOURNAL_FAULTS_KEY] = [
         {
             "kind": "PodRestart",
             "target": "back",
             "injectedAt": start,
-            "confirmedAt": None,
+            "confirmedAt": proven,
             "removedAt": rollback_end,
             "evidence": "back stopped",
         }
@@ -127,6 +128,10 @@ def test_a_recorded_fault_window_wins_over_the_activities() -> None:
     assert timeline.impact is not None
     assert timeline.fault.source == "faults"
     assert timeline.fault.kinds == ["PodRestart"]
+    stop_back = timeline.phases[1]
+    assert stop_back.name == "stop-back"
+    assert timeline.fault.start == stop_back.start, "the window opens at the injection"
+    assert timeline.fault.confirmed == stop_back.end, "and keeps when it was proven"
     assert timeline.impact.fault_source == "faults"
     journal[JOURNAL_FAULTS_KEY][0]["removedAt"] = None
     still = timeline_of("back-restarts", journal)
