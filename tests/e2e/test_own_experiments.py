@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import secrets
 import subprocess
 import tempfile
@@ -305,7 +306,7 @@ def build_extended_image(product: Product) -> None:
             capture_output=True,
             text=True,
             timeout=600,
-            env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"},
+            env={**os.environ, "DOCKER_BUILDKIT": "0"},
             check=False,
         )
     assert built.returncode == 0, built.stderr[-2000:]
