@@ -347,24 +347,24 @@ class Kube:
         return [self._plain(job) for job in jobs.items]
 
     async def remove_finalizer(self, namespace: str, name: str, finalizer: str) -> bool:
-        """Take ``finalizer`` off the scenario; ``False`` if it did not hold one (or is gone)."""
+        """Take ``finalizer`` off the scenario; ``False`` if it did not hold one (or is gone).
+
+        A JSON patch that first tests the finalizer is still where it was read: a concurrent
+        change of the list fails the test (422) and the read starts over.
+        """
         for _ in range(MAX_CONFLICT_RETRIES):
             body = await self.get_scenario(namespace, name)
             finalizers = list((body or {}).get("metadata", {}).get("finalizers") or [])
             if body is None or finalizer not in finalizers:
                 return False
-            patch = {
-                "metadata": {
-                    "finalizers": [f for f in finalizers if f != finalizer],
-                    "resourceVersion": body["metadata"]["resourceVersion"],
-                }
-            }
+            at = f"/metadata/finalizers/{finalizers.index(finalizer)}"
+            patch = [{"op": "test", "path": at, "value": finalizer}, {"op": "remove", "path": at}]
             try:
                 await self._custom.patch_namespaced_custom_object(
                     names.GROUP, names.VERSION, namespace, names.PLURAL, name, patch
                 )
             except ApiException as exc:
-                if exc.status == 409:
+                if exc.status in (409, 422):
                     continue
                 if exc.status == 404:
                     return False
