@@ -50,6 +50,11 @@ FRONT_PROBE: Final = (
     "with urllib.request.urlopen('http://front:8080/', timeout=5) as r:\n"
     "    print(json.dumps({'code': r.status, 'body': json.loads(r.read())}))\n"
 )
+METRICS_PROBE: Final = (
+    "import urllib.request\n"
+    "with urllib.request.urlopen('http://127.0.0.1:9090/metrics', timeout=5) as r:\n"
+    "    print(r.read().decode())\n"
+)
 MEMORY_PROBE: Final = (
     "import json, pathlib\n"
     "out = {}\n"
@@ -310,6 +315,15 @@ class Product:
         assert "VmRSS" in memory, f"no VmRSS in {pod}'s /proc/1/status: {done.stdout!r}"
         return memory
 
+    def operator_metrics(self) -> str:
+        """The operator's Prometheus metrics, read inside its ready pod on its metrics port."""
+        pod = self.operator_pod()["metadata"]["name"]
+        done = self.kubectl(
+            "exec", "-n", self.namespace, pod, "-c", "operator", "--",
+            "python3", "-c", METRICS_PROBE, timeout=30,
+        )  # fmt: skip
+        return done.stdout
+
     def follow_logs(self, pod: str, container: str) -> subprocess.Popen[str]:
         """``kubectl logs -f`` of one container, kept for a failure report; stop with .kill()."""
         return subprocess.Popen(
@@ -337,6 +351,26 @@ class Product:
                 f"--timeout={timeout}s",
                 timeout=timeout + 10,
             )
+
+
+def container_pids(container_id: str) -> list[int]:
+    """The host PIDs of one container's processes (the local cluster's node is this machine).
+
+    ``container_id`` is a pod status's ``containerID`` (``containerd://<id>``); each process
+    of the container sits in a cgroup whose path ends with that id.
+    """
+    wanted = "/" + container_id.rsplit("/", 1)[-1]
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cgroups = (proc / "cgroup").read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        if any(line.endswith(wanted) for line in cgroups.splitlines()):
+            pids.append(int(proc.name))
+    return sorted(pids)
 
 
 def is_ready(pod: Mapping[str, Any]) -> bool:
