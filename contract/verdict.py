@@ -262,9 +262,11 @@ def error_line(entry: Mapping[str, Any]) -> str:
     if not lines:
         return ""
     last = lines[-1]
-    name, sep, message = last.partition(": ")
-    if sep and "." in name and " " not in name:
-        last = message  # "chaoslib.exceptions.ActivityFailed: why" -> "why"
+    while True:  # "chaoslib.exceptions.ActivityFailed: x.Y: why" -> "why" (chaoslib wraps)
+        name, sep, message = last.partition(": ")
+        if not (sep and "." in name and " " not in name):
+            break
+        last = message
     return last[:300]
 
 
