@@ -28,7 +28,7 @@ IN_EFFECT_MODULE: Final = "ripple_experiments.extension.in_effect"
 LOAD_MODULE: Final = "ripple_experiments.extension.load_results"
 """The load probes: a window with too few responses is "no data", never "steady"."""
 
-MAX_MESSAGE: Final = 480
+MAX_MESSAGE: Final = 500
 
 
 class Verdict(StrEnum):
@@ -267,7 +267,7 @@ def error_line(entry: Mapping[str, Any]) -> str:
         if not (sep and "." in name and " " not in name):
             break
         last = message
-    return last[:300]
+    return last[:400]
 
 
 def _rollbacks(journal: Mapping[str, Any]) -> str:

@@ -57,9 +57,9 @@ def network_chaos_injected(
     if isinstance(seen, dict):
         return {"kind": "NetworkChaos", "target": target, **seen, "confirmedAt": _now()}
     raise ActivityFailed(
-        f"Chaos Mesh did not inject NetworkChaos {target} within {timeout_seconds:g}s: {seen}. "
-        "Check that Chaos Mesh's controller-manager and chaos-daemon run, and that the "
-        "nodes' kernels support the action (delay and loss need netem)"
+        f"Chaos Mesh did not inject NetworkChaos {target} within {timeout_seconds:g}s: {seen}; "
+        "are its controller-manager and chaos-daemon running, and do the nodes' kernels "
+        "support the action (delay and loss need netem)?"
     )
 
 
