@@ -19,7 +19,7 @@ from chaoslib.exceptions import ActivityFailed
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from .kube_reads import REQUEST_TIMEOUT, fault_labels, live_pods
+from .kube_reads import REQUEST_TIMEOUT, fault_labels, target_pods
 
 CHAOS_MESH: Final = ("chaos-mesh.org", "v1alpha1", "networkchaos")
 
@@ -41,12 +41,7 @@ def terminate_pod(
 ) -> dict[str, Any]:
     """Delete one live pod matching the selector, chosen at random; say which and when."""
     api = client.CoreV1Api(create_k8s_api_client(secrets))
-    try:
-        pods = live_pods(api, ns, label_selector)
-    except ApiException as exc:
-        raise ActivityFailed(f"cannot list pods in namespace {ns}: {exc.reason}") from exc
-    if not pods:
-        raise ActivityFailed(f"no running pod in namespace {ns} matches {label_selector!r}")
+    pods = target_pods(api, ns, label_selector)
     victim = random.choice(pods)  # noqa: S311 - picking a pod, not a secret
     body = client.V1DeleteOptions(grace_period_seconds=grace_period_seconds)
     try:
