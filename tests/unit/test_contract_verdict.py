@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -223,3 +225,25 @@ def test_chaos_mesh_status_is_read_as_chaos_mesh_writes_it(
     found, reason = chaos_mesh_injected({**CHAOS, "status": status})
     assert (found or {}).get("evidence") == evidence
     assert why in reason
+
+
+JOURNALS = Path(__file__).parent / "data" / "journals"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "in_effect"),
+    [
+        ("fault-not-in-effect-chaos-mesh", "NetworkChaos", False),
+        ("fault-not-in-effect-network-policy", "NetworkPolicy", False),
+    ],
+)
+def test_real_runs_store_the_fault_window_the_contract_reads(
+    name: str, kind: str, in_effect: bool
+) -> None:
+    stored = json.loads((JOURNALS / f"{name}.json").read_text())
+    (fault,) = stored["ripple_faults"]
+    assert fault_records(stored) == stored["ripple_faults"], "the operator reads what was stored"
+    assert (fault["kind"], fault["inEffect"]) == (kind, in_effect)
+    assert fault["injectedAt"] <= fault["removedAt"]
+    assert fault["confirmedAt"] is None
+    assert judge(stored).reason is Reason.FAULT_NOT_IN_EFFECT

@@ -274,6 +274,19 @@ COMMITTED = {
     "steady-state-not-met-before": ("Error", "completed", "NoData", "no fault was injected"),
     "aborted": ("Error", "aborted", "ActivityFailed", "the experiment ended aborted"),
     "aborted-chaoslib-crashed": ("Error", "aborted", "ActivityFailed", "ended aborted"),
+    "fault-not-in-effect-chaos-mesh": (
+        "Error",
+        "completed",
+        "FaultNotInEffect",
+        "Chaos Mesh did not inject NetworkChaos",
+    ),
+    "fault-not-in-effect-network-policy": (
+        "Error",
+        "completed",
+        "FaultNotInEffect",
+        "does not enforce NetworkPolicies",
+    ),
+    "activity-failed": ("Error", "completed", "ActivityFailed", "action call-the-fault-api"),
 }
 
 
