@@ -83,6 +83,8 @@ class Hop(_Model):
     """``caller->upstream`` (``middle->back``), or :data:`LOAD_HOP`, or :data:`OTHER_HOP`."""
     caller: str
     upstream: str
+    depth: int = 0
+    """0 for the load's own hop, 1 for the target's call to its upstream, 2 the next..."""
     failed: int = 0
     reasons: dict[str, int] = Field(default_factory=dict)
     """``timed out``, ``unreachable (connection refused)``, ``answered HTTP 500``..."""
@@ -151,7 +153,8 @@ class Impact(_Model):
     the user: how much of the fault rippled through."""
     rippled_requests: int = 0
     culprit: str | None = None
-    """The hop that failed most during the fault (``middle->back``)."""
+    """The deepest hop that failed during the fault (``middle->back``): an outer hop that
+    timed out meanwhile was most likely waiting on it."""
     culprit_label: str | None = None
     fault_start: str | None = None
     fault_end: str | None = None

@@ -161,6 +161,7 @@ class _Accumulator:
                 key=key,
                 caller=hop.failed.caller,
                 upstream=hop.failed.upstream,
+                depth=hop.failed.depth,
                 failed=hop.count,
                 reasons=dict(hop.reasons.most_common(MAX_SAMPLES)),
                 samples=hop.samples,

@@ -41,6 +41,9 @@ class FailedHop:
     caller: str
     upstream: str
     reason: str
+    depth: int = 0
+    """How far down the chain the break is: 0 the load's own hop, 1 the target's call to
+    its upstream (``front->middle``), 2 the next one (``middle->back``)..."""
 
     @property
     def key(self) -> str:
@@ -58,11 +61,11 @@ def from_error_text(text: str) -> FailedHop:
     if len(parts) == 1:
         # a service's own words without a chain: it is the one that failed
         return FailedHop(caller=LOAD, upstream="target", reason=parts[0])
-    caller, last = parts[-2], ": ".join(parts[-1:])
+    caller, last, depth = parts[-2], parts[-1], len(parts) - 1
     match = _REASON.match(last)
     if match is None:
-        return FailedHop(caller=caller, upstream="unknown", reason=last)
-    return FailedHop(caller=caller, upstream=match["upstream"], reason=match["reason"])
+        return FailedHop(caller=caller, upstream="unknown", reason=last, depth=depth)
+    return FailedHop(caller=caller, upstream=match["upstream"], reason=match["reason"], depth=depth)
 
 
 def from_transport_error(error: str, target: str) -> FailedHop:

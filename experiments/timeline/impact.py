@@ -86,9 +86,8 @@ def impact_of(
     ]
     requests = sum(b.requests for b in span)
     failed = sum(b.failed for b in span)
-    during = stretches["fault"].hops or stretches["after"].hops
-    culprit = during.most_common(1)[0][0] if during else None
-    culprit_hop = next((hop for hop in hops if hop.key == culprit), None)
+    culprit_hop = culprit_of(stretches["fault"].hops or stretches["after"].hops, hops)
+    culprit = culprit_hop.key if culprit_hop else None
     return impact.model_copy(
         update={
             "time_to_impact_seconds": round(first_failure, 3)
@@ -107,6 +106,18 @@ def impact_of(
             "fault_source": fault.source,
         }
     )
+
+
+def culprit_of(failed: Counter[str], hops: Sequence[Hop]) -> Hop | None:
+    """Pick the deepest hop that failed (the one failing most among equally deep ones).
+
+    With every hop giving its upstream the same budget, a caller's timer can expire while
+    its upstream still waits on the broken hop below: the deeper failure is the cause.
+    """
+    known = [hop for hop in hops if failed.get(hop.key)]
+    if not known:
+        return None
+    return max(known, key=lambda hop: (hop.depth, failed[hop.key]))
 
 
 def _time_to_recover(

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import aiohttp
 import pytest
 
-from ripple_contract.timeline import LOAD_HOP
+from ripple_contract.timeline import LOAD_HOP, Hop
 from ripple_experiments.timeline.hops import (
     from_error_text,
     from_status,
     from_transport_error,
     target_name,
 )
+from ripple_experiments.timeline.impact import culprit_of
 from ripple_services import messages
 from ripple_services.answer import compose_answer
 
@@ -95,3 +98,26 @@ def test_target_names() -> None:
 def test_a_text_without_a_known_reason_still_names_its_caller() -> None:
     hop = from_error_text("front: middle: something odd happened")
     assert (hop.caller, hop.upstream, hop.reason) == ("middle", "unknown", "something odd happened")
+
+
+def test_depth_counts_the_services_in_front_of_the_break() -> None:
+    assert from_error_text("front: middle timed out after 1.0s").depth == 1
+    assert from_error_text("front: middle: back unreachable (connection refused)").depth == 2
+    assert from_transport_error("connection refused", "front").depth == 0
+
+
+def test_the_culprit_is_the_deepest_hop_that_failed() -> None:
+    # front and middle both give their upstream one second: while back drops middle's
+    # packets, front's timer on middle often fires first; back is still the cause
+    hops = [
+        Hop(key="front->middle", caller="front", upstream="middle", depth=1, failed=40),
+        Hop(key="middle->back", caller="middle", upstream="back", depth=2, failed=12),
+    ]
+    failed = Counter({"front->middle": 40, "middle->back": 12})
+    culprit = culprit_of(failed, hops)
+    assert culprit is not None
+    assert culprit.key == "middle->back"
+    alone = culprit_of(Counter({"front->middle": 40}), hops)
+    assert alone is not None
+    assert alone.key == "front->middle", "a restarting middle is its own culprit"
+    assert culprit_of(Counter(), hops) is None
