@@ -54,6 +54,9 @@ def render(run: StoredRun, *, columns: int = CHART_COLUMNS) -> str:
         )
     if impact:
         lines += _impact_rows(impact)
+    if timeline is not None and len(timeline.hops) > 1:
+        counted = ", ".join(f"{hop.label} ({hop.failed})" for hop in timeline.hops)
+        lines.append(_row("hops", counted))
     if timeline is not None and timeline.buckets:
         lines.append("")
         lines += chart(timeline, columns=columns)
