@@ -8,7 +8,7 @@ or its rights went first. The operator's sweep deletes those.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -142,22 +142,29 @@ def orphans(
     now: datetime,
     *,
     grace_seconds: float = DEFAULT_GRACE_SECONDS,
+    seen_jobs: Collection[JobKey] = (),
 ) -> list[Orphan]:
-    """Pick the faults whose run is over: its Job finished, or gone (the fault not too young).
+    """Pick the faults whose run is over: its Job finished, or gone.
 
     A fault whose Job still runs is the run's own business, even when its scenario is gone:
     the Job is then being stopped, and its runner rolls back. A fault being deleted already is
     left to finish going. ``scenarios`` maps each scenario that exists to its uid.
+
+    A Job absent from ``jobs`` is gone if it was in ``seen_jobs`` (an earlier look); one never
+    seen may not have reached the watch yet, so its fault is left alone while younger than
+    ``grace_seconds``.
     """
     grace = timedelta(seconds=grace_seconds)
     found = []
     for fault in sorted(faults, key=lambda f: (f.namespace, f.name, f.uid)):
         if fault.deleting:
             continue
-        job = jobs.get((fault.namespace, fault.job))
+        key = (fault.namespace, fault.job)
+        job = jobs.get(key)
         if job is not None and not job.finished:
             continue
-        if job is None and (fault.created is None or now - fault.created < grace):
+        young = fault.created is None or now - fault.created < grace
+        if job is None and key not in seen_jobs and young:
             continue
         scenario_uid = scenarios.get((fault.namespace, fault.scenario))
         state = "finished" if job is not None else "is gone"
@@ -166,6 +173,18 @@ def orphans(
             why += f", and its scenario {fault.scenario} is gone"
         found.append(Orphan(fault=fault, why=why, scenario_uid=scenario_uid))
     return found
+
+
+def remember_jobs(
+    seen: Collection[JobKey], jobs: Collection[JobKey], faults: Iterable[Fault]
+) -> set[JobKey]:
+    """Keep, for the next sweep, the Jobs there are now and those gone that a fault names.
+
+    A Job seen once and absent later is gone; forgetting the gone Jobs no fault names keeps
+    the set as small as the index and the faults.
+    """
+    wanted = {(fault.namespace, fault.job) for fault in faults}
+    return set(jobs) | (set(seen) & wanted)
 
 
 def event_subject(orphan: Orphan) -> dict[str, Any]:

@@ -93,6 +93,9 @@ class Sweeper:
     grace: float
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     """Set when Kopf has listed every indexed kind (it calls resource handlers only then)."""
+    seen_jobs: set[JobKey] = field(default_factory=set)
+    """The Jobs in the index at the last sweep, and those gone since that a fault names: one
+    no longer in the index is gone, however young its fault."""
     task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -121,8 +124,14 @@ class Sweeper:
         """Delete the faults whose run is over; return how many went."""
         faults, jobs, scenarios = snapshot(self.indices)
         found = orphans.orphans(
-            faults, jobs, scenarios, datetime.now(UTC), grace_seconds=self.grace
+            faults,
+            jobs,
+            scenarios,
+            datetime.now(UTC),
+            grace_seconds=self.grace,
+            seen_jobs=self.seen_jobs,
         )
+        self.seen_jobs = orphans.remember_jobs(self.seen_jobs, set(jobs), faults)
         removed = 0
         for orphan in found:
             fault = orphan.fault

@@ -18,6 +18,7 @@ from ripple_operator.orphans import (
     fault_of,
     kind_of,
     orphans,
+    remember_jobs,
     run_job_of,
     stopping_pods,
 )
@@ -100,6 +101,22 @@ def test_a_fault_whose_job_is_gone_is_an_orphan_once_past_the_grace() -> None:
 def test_a_young_fault_whose_job_is_not_known_yet_is_left_alone() -> None:
     assert decide([fault(age=29)], {}, SHOP) == []
     assert decide([fault(age=29)], {}, SHOP, grace=0) != []
+
+
+def test_a_young_fault_whose_job_was_seen_before_and_is_gone_now_is_an_orphan() -> None:
+    (orphan,) = orphans([fault(age=1)], {}, SHOP, NOW, seen_jobs={("ns", "shop-3")})
+    assert orphan.why == "its run's Job shop-3 is gone"
+    elsewhere = {("other", "shop-3"), ("ns", "shop-4")}
+    assert orphans([fault(age=1)], {}, SHOP, NOW, seen_jobs=elsewhere) == []
+
+
+def test_the_jobs_remembered_are_those_there_and_those_gone_that_a_fault_names() -> None:
+    faults = [fault(run="3"), fault(run="4", uid="b")]
+    seen = remember_jobs(
+        {("ns", "shop-3"), ("ns", "shop-1")}, {("ns", "shop-4"), ("ns", "x-1")}, faults
+    )
+    assert seen == {("ns", "shop-3"), ("ns", "shop-4"), ("ns", "x-1")}
+    assert remember_jobs(seen, set(), []) == set()
 
 
 def test_a_fault_without_a_creation_time_is_never_taken_for_old() -> None:
