@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ripple_contract import names
-from ripple_operator.config import Config
+from ripple_operator.config import Config, ConfigError, load_config
 from ripple_operator.experiment_source import resolve_experiment
 from ripple_operator.job_builder import RunObjects, ScenarioRef, build_run
 from ripple_operator.policy import check_policy, references
@@ -397,3 +397,37 @@ def test_a_rich_load_becomes_ripple_load_flags_and_a_mounted_body() -> None:
     volume = next(v for v in pod_of(objects)["volumes"] if v["name"] == "load-body")
     assert volume["configMap"]["name"] == objects.configmap["metadata"]["name"]
     assert json.dumps(objects.job).count('{"order": 1}') == 0, "the body stays in the ConfigMap"
+
+
+# --- the chart's values, as the operator reads them ---------------------------------------
+
+
+def test_the_limits_come_from_ripple_variables() -> None:
+    config = load_config(
+        {
+            "RIPPLE_ALLOWED_IMAGES": "registry.example/chaos/*, ripple:*",
+            "RIPPLE_MAX_LOAD_RATE": "300/1m",
+            "RIPPLE_MAX_LOAD_WORKERS": "7",
+            "RIPPLE_RUN_POD": '{"priorityClassName": "low", "labels": {}, "tolerations": []}',
+        }
+    )
+    assert config.allowed_images == ("registry.example/chaos/*", "ripple:*")
+    assert config.max_load_rate == 5.0
+    assert config.max_load_workers == 7
+    assert config.pod_defaults == {"priorityClassName": "low"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("RIPPLE_MAX_LOAD_RATE", "fast", "RIPPLE_MAX_LOAD_RATE"),
+        ("RIPPLE_MAX_LOAD_WORKERS", "0", "RIPPLE_MAX_LOAD_WORKERS"),
+        ("RIPPLE_RUN_POD", "{nope", "RIPPLE_RUN_POD"),
+        ("RIPPLE_RUN_POD", '{"hostNetwork": true}', "only"),
+    ],
+)
+def test_bad_limits_stop_the_operator_naming_the_variable(
+    name: str, value: str, words: str
+) -> None:
+    with pytest.raises(ConfigError, match=words):
+        load_config({name: value})
