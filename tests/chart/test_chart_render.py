@@ -173,9 +173,10 @@ def test_operator_runs_the_same_image_with_probes_and_a_locked_down_container(
     runner_accounts = default.names("ServiceAccount") - {"ripple", "ripple-stop-runs"}
     assert runner_accounts == {env["RIPPLE_RUNNER_SERVICE_ACCOUNT"]} == {"ripple-runner"}
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    assert ports == {"health": 8080, "metrics": 9090}
+    assert ports == {"health": 8080, "metrics": 9090, "pages": 8090}
     assert env["RIPPLE_LIVENESS_PORT"] == "8080"
     assert env["RIPPLE_METRICS_PORT"] == "9090"
+    assert env["RIPPLE_PAGES_PORT"] == "8090"
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
