@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.product import QUICK, Product, scenario_manifest
 from tests.support.cluster import HACK_CLUSTER
+from tests.support.rbac import JOURNAL_RULES, account_manifests
 
 NETWORK_POLICY = "ripple-back-denies-ingress"
 RUN_TIMEOUT = 300
@@ -85,31 +86,8 @@ def test_a_cni_that_ignores_network_policies_gives_fault_not_in_effect_then_fail
 def limited_account(product: Product) -> Iterator[str]:
     """A runner account that may store its journal but may not touch NetworkPolicies."""
     ns = product.namespace
-    manifests = f"""
-apiVersion: v1
-kind: ServiceAccount
-metadata: {{name: {LIMITED_ACCOUNT}, namespace: {ns}}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: {LIMITED_ACCOUNT}, namespace: {ns}}}
-rules:
-  - apiGroups: [""]
-    resources: [configmaps]
-    verbs: [create, get, update, patch]
-  - apiGroups: [ripple.dev]
-    resources: [chaosscenarios]
-    verbs: [get]
-  - apiGroups: [""]
-    resources: [pods]
-    verbs: [get, list]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: {LIMITED_ACCOUNT}, namespace: {ns}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {LIMITED_ACCOUNT}}}
-subjects: [{{kind: ServiceAccount, name: {LIMITED_ACCOUNT}, namespace: {ns}}}]
-"""
+    pods = {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]}
+    manifests = account_manifests(LIMITED_ACCOUNT, [*JOURNAL_RULES, pods], namespace=ns)
     product.kubectl("apply", "-n", ns, "-f", "-", input=manifests)
     yield LIMITED_ACCOUNT
     product.kubectl(

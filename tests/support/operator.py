@@ -19,39 +19,20 @@ from kopf.testing import KopfRunner
 
 from tests.support.cluster import Cluster
 from tests.support.poll import wait_for
+from tests.support.rbac import JOURNAL_RULES, account_manifests
 from tests.support.ripple_in_cluster import IMAGE
 
 RUNNER_ACCOUNT = "ripple-runner"
 
 # What the chart's runner Role grants, for the test namespace's runner account.
-RUNNER_RBAC = f"""
-apiVersion: v1
-kind: ServiceAccount
-metadata: {{name: {RUNNER_ACCOUNT}}}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: Role
-metadata: {{name: {RUNNER_ACCOUNT}}}
-rules:
-  - apiGroups: [""]
-    resources: [pods]
-    verbs: [get, list, watch, delete]
-  - apiGroups: [apps]
-    resources: [deployments]
-    verbs: [get, list]
-  - apiGroups: [""]
-    resources: [configmaps]
-    verbs: [create, get, update, patch]
-  - apiGroups: [ripple.dev]
-    resources: [chaosscenarios]
-    verbs: [get]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: RoleBinding
-metadata: {{name: {RUNNER_ACCOUNT}}}
-roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {RUNNER_ACCOUNT}}}
-subjects: [{{kind: ServiceAccount, name: {RUNNER_ACCOUNT}}}]
-"""
+RUNNER_RBAC = account_manifests(
+    RUNNER_ACCOUNT,
+    [
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "watch", "delete"]},
+        {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list"]},
+        *JOURNAL_RULES,
+    ],
+)
 
 
 def operator_env(cluster: Cluster) -> dict[str, str]:
