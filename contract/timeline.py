@@ -175,6 +175,7 @@ class Timeline(_Model):
     bucket_seconds: int
     buckets: list[Bucket] = Field(default_factory=list, max_length=MAX_BUCKETS)
     hops: list[Hop] = Field(default_factory=list, max_length=MAX_HOPS + 3)
+    """Every hop that failed, the deepest first (then the one failing most)."""
     phases: list[Phase] = Field(default_factory=list, max_length=MAX_PHASES)
     fault: FaultWindow | None = None
     impact: Impact | None = None

@@ -50,8 +50,10 @@ def run_page(run: StoredRun, *, inline_plotly: bool = True, nav: str = "") -> st
     ]
     timeline = run.timeline
     if timeline is not None and timeline.hops:
+        culprit = timeline.impact.culprit if timeline.impact is not None else None
         rows = "".join(
-            f"<tr><td>{escape(hop.label)}</td><td>{hop.failed}</td>"
+            f"<tr><td>{escape(hop.label)}{' <b>(culprit)</b>' if hop.key == culprit else ''}"
+            f"</td><td>{hop.failed}</td>"
             f"<td>{escape('; '.join(hop.samples))}</td></tr>"
             for hop in timeline.hops
         )
@@ -186,6 +188,8 @@ def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # no favicon to fetch: a page opened from a file or the operator asks for nothing else
+        '<link rel="icon" href="data:,">'
         f"<title>{escape(title)} · ripple</title><style>{_STYLE}</style></head>"
         f"<body>{body}</body></html>\n"
     )

@@ -166,7 +166,9 @@ class _Accumulator:
                 reasons=dict(hop.reasons.most_common(MAX_SAMPLES)),
                 samples=hop.samples,
             )
-            for key, hop in sorted(self.hops.items(), key=lambda item: -item[1].count)
+            for key, hop in sorted(
+                self.hops.items(), key=lambda item: (-item[1].failed.depth, -item[1].count)
+            )
         ]
         fault = None
         if self.window is not None:
