@@ -6,7 +6,6 @@ the secret is a recognisable value that must reach the experiment and nothing el
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 import subprocess
@@ -21,6 +20,7 @@ import pytest
 
 from ripple_contract.names import LOAD_RESULTS_FILE
 from tests.support.runner import RIPPLE, start_runner, vegeta_path
+from tests.support.secret_probe import secret_check
 
 LOAD_HEADER = ("X-Ripple-Check", "post-with-a-header")
 LOAD_BODY = b'{"order": 42}'
@@ -104,23 +104,7 @@ def test_a_secret_reaches_the_experiment_and_is_written_nowhere(
         "secrets": {"slack": {"token": {"type": "env", "key": "SLACK_TOKEN_OF_THE_USER"}}},
         "steady-state-hypothesis": {
             "title": "the token is the one we gave",
-            "probes": [
-                {
-                    "type": "probe",
-                    "name": "token-arrived",
-                    "tolerance": True,
-                    "provider": {
-                        "type": "python",
-                        "module": "ripple_experiments.extension.secrets",
-                        "func": "secret_matches",
-                        "arguments": {
-                            "name": "token",
-                            "sha256": hashlib.sha256(canary.encode()).hexdigest(),
-                        },
-                        "secrets": ["slack"],
-                    },
-                }
-            ],
+            "probes": [secret_check(canary)],
         },
         "method": [],
     }

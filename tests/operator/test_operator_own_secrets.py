@@ -3,7 +3,6 @@ them from the Secret (never as a value in the Job) and the experiment reads them
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 
@@ -18,6 +17,7 @@ from tests.support.operator import (
     wait_for_status,
 )
 from tests.support.poll import wait_for
+from tests.support.secret_probe import secret_check
 
 
 def secret(name: str, **data: str) -> dict[str, object]:
@@ -29,23 +29,7 @@ def test_a_missing_secret_or_key_waits_then_the_run_reads_it(
 ) -> None:
     canary = f"ripple-canary-{secrets.token_hex(8)}"
     experiment = quick_experiment(title="reads a token")
-    experiment["steady-state-hypothesis"]["probes"].append(
-        {
-            "type": "probe",
-            "name": "token-arrived",
-            "tolerance": True,
-            "provider": {
-                "type": "python",
-                "module": "ripple_experiments.extension.secrets",
-                "func": "secret_matches",
-                "arguments": {
-                    "name": "token",
-                    "sha256": hashlib.sha256(canary.encode()).hexdigest(),
-                },
-                "secrets": ["vault"],
-            },
-        }
-    )
+    experiment["steady-state-hypothesis"]["probes"].append(secret_check(canary, scope="vault"))
     spec = {
         "experiment": {"inline": experiment},
         "secrets": {"vault": {"token": {"secretKeyRef": {"name": "later", "key": "token"}}}},

@@ -17,19 +17,9 @@ from ripple_experiments.extension.secrets import secret_matches
 from ripple_experiments.load.vegeta import LoadSettings, attack_flags, vegeta_targets
 from ripple_experiments.runner.inputs import load_settings_file, parse_secret_env
 from ripple_experiments.runner.run import run_settings
+from tests.support.secret_probe import secret_check
 
-CHECK = {
-    "type": "probe",
-    "name": "token-arrived",
-    "tolerance": True,
-    "provider": {
-        "type": "python",
-        "module": "ripple_experiments.extension.secrets",
-        "func": "secret_matches",
-        "arguments": {"name": "token", "sha256": hashlib.sha256(b"s3cr3t").hexdigest()},
-        "secrets": ["slack"],
-    },
-}
+CHECK = secret_check("s3cr3t")
 EXPERIMENT: dict[str, Any] = {
     "title": "t",
     "description": "d",
