@@ -65,7 +65,7 @@ def run_page(run: StoredRun, *, inline_plotly: bool = True, nav: str = "") -> st
         parts.append("<h2>Timeline</h2>")
         parts.append(f'<div id="{CHART_ID}" style="width:100%;height:720px"></div>')
         script = _plotly_tag(inline_plotly)
-        drawing = json.dumps(figure(timeline), separators=(",", ":"))
+        drawing = script_json(figure(timeline))
         config = json.dumps({"displaylogo": False, "responsive": True})
         parts.append(script)
         parts.append(
@@ -77,6 +77,12 @@ def run_page(run: StoredRun, *, inline_plotly: bool = True, nav: str = "") -> st
     for problem in run.problems:
         parts.append(f'<p class="muted">{escape(problem)}</p>')
     return _page(run.title, "\n".join(parts))
+
+
+def script_json(value: object) -> str:
+    """JSON safe inside ``<script>``: an error text a service sent cannot close the tag."""
+    text = json.dumps(value, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _plotly_tag(inline: bool) -> str:

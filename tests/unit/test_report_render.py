@@ -131,3 +131,12 @@ def test_the_kubectl_plugin_knows_one_command(capsys: pytest.CaptureFixture[str]
         cli.kubectl_main(["report"])
     assert exited.value.code == 2
     assert capsys.readouterr().err.startswith("kubectl ripple report: error:")
+
+
+def test_a_hostile_error_text_cannot_leave_the_charts_script() -> None:
+    from ripple_report.html import script_json
+
+    text = script_json({"hover": "front: </script><script>alert(1)</script> & more"})
+    assert "</script>" not in text
+    assert "<" not in text
+    assert json.loads(text) == {"hover": "front: </script><script>alert(1)</script> & more"}
