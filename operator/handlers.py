@@ -153,6 +153,8 @@ async def follow_job(
 @kopf.on.event(*JOBS, labels=RUN_JOBS)
 async def watch_job(event: kopf.RawEvent, memo: kopf.Memo, logger: kopf.Logger, **_: Any) -> None:
     """Keep the active-runs gauge in step; end a run whose Job was deleted."""
+    meta = event["object"].get("metadata") or {}
+    sweep.job_seen(memo, str(meta.get("namespace")), str(meta.get("name")))
     async with outcome("watch_job", retry=0):
         await reconcile.handle_watch_job(
             startup.context_of(memo), event_type=event["type"], job=event["object"], logger=logger

@@ -174,6 +174,17 @@ def mark_ready(memo: kopf.Memo) -> None:
         sweeper.ready.set()
 
 
+def job_seen(memo: kopf.Memo, namespace: str, name: str) -> None:
+    """Remember a run's Job the moment its watch shows it, not only at the next sweep.
+
+    A Job created and deleted between two sweeps is then still known as gone, so the fault
+    its killed runner left waits one period, not the grace given to Jobs never seen.
+    """
+    sweeper = memo.get(MEMO_SWEEPER)
+    if isinstance(sweeper, Sweeper):
+        sweeper.seen_jobs.add((namespace, name))
+
+
 async def stop(memo: kopf.Memo) -> None:
     """Stop the sweep task, if one runs."""
     sweeper = memo.get(MEMO_SWEEPER)
