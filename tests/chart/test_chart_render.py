@@ -363,3 +363,12 @@ def test_the_operator_may_read_secrets_only_in_the_namespaces_it_serves() -> Non
         rules = rules_of(rendered.get("Role", "ripple", ns))
         assert rules[("", "secrets")] == {"get"}
     assert ("", "secrets") not in rules_of(rendered.get("ClusterRole", "ripple"))
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.name)
+def test_no_pod_gets_service_link_env(values: Path) -> None:
+    """ripple reads RIPPLE_* settings: a Service ripple-<x> must not inject RIPPLE_<X>_PORT."""
+    for m in render(values=[values], release="ripple").manifests:
+        if m["kind"] in {"Deployment", "Job"}:
+            pod = m["spec"]["template"]["spec"]
+            assert pod.get("enableServiceLinks") is False, m["metadata"]["name"]
