@@ -15,9 +15,7 @@ from chaoslib.exceptions import ActivityFailed
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from .kube_reads import target_pods
-
-REQUEST_TIMEOUT = (5.0, 15.0)
+from .kube_reads import REQUEST_TIMEOUT, target_pods
 
 
 def can_i(

@@ -37,7 +37,7 @@ def build_parser() -> OneLineParser:
     p = OneLineParser(
         prog="ripple run-experiment",
         description="Validate and run a Chaos Toolkit experiment (built-in name or file). "
-        "Exit 0: ran to its end (whatever the verdict); 1: could not; 2: bad input.",
+        "Exit 0: verdict Pass or Fail; 1: verdict Error (the reason says why); 2: bad input.",
     )
     p.add_argument("experiment", metavar="NAME_OR_PATH", help="built-in name or JSON/YAML file")
     p.add_argument(

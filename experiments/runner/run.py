@@ -276,7 +276,7 @@ def deliver(
 
 
 def execute(request: RunRequest) -> int:
-    """Play the request and deliver its result; the exit code (0 ran to its end, 1 not)."""
+    """Play the request and deliver its result; the exit code (0 Pass or Fail, 1 Error)."""
     terminating = _Terminating()
     previous = {sig: signal.signal(sig, terminating) for sig in (signal.SIGTERM, signal.SIGINT)}
     prepare_kubernetes_environment()
@@ -315,7 +315,7 @@ def execute(request: RunRequest) -> int:
     signal_name = runner_interrupt.interrupted_by()
     if journal is not None:
         journal = record_ending(journal, signal_name=signal_name, crash=message)
-        message = judge(journal).message
+        message = str(journal[JOURNAL_NOTE_KEY])
     timeline = end_of_run.timeline_of_run(
         journal,
         experiment=request.experiment,

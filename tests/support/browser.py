@@ -135,7 +135,7 @@ async def look_at(
                 if ready == "complete" and (drawn or not has_chart):
                     look.drawn = int(drawn or 0)
                     break
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(0.2)  # the poll's interval, inside the deadline above
             look.title = str(await session.evaluate("document.title") or "")
             look.text = str(await session.evaluate("document.body.innerText") or "")
             shot = await session.call(
