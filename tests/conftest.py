@@ -18,6 +18,7 @@ import pytest
 from tests.support.cluster import (
     Cluster,
     bring_up,
+    cluster_diagnosis,
     cluster_is_ready,
     connect,
     namespace_name,
@@ -57,7 +58,10 @@ def cluster() -> Cluster:
         except Exception as exc:
             pytest.fail(f"local cluster could not come up: {exc}", pytrace=False)
         if not cluster_is_ready():
-            pytest.fail("hack/cluster up finished but hack/cluster status fails", pytrace=False)
+            pytest.fail(
+                "hack/cluster up finished but hack/cluster status fails:\n" + cluster_diagnosis(),
+                pytrace=False,
+            )
     return connect()
 
 

@@ -48,6 +48,12 @@ all_running() {
   for c in "${components[@]}"; do running "$c" || return 1; done
 }
 
+any_running() {
+  local c
+  for c in "${components[@]}"; do running "$c" && return 0; done
+  return 1
+}
+
 is_component() {
   local c
   for c in "${components[@]}"; do [ "$c" = "$1" ] && return 0; done
@@ -82,7 +88,9 @@ start_all() {
   kube_proxy_start
   wait_until 120 "node $node registered" kctl get node "$node"
   kube_router_start
-  wait_until 180 "node $node Ready" node_ready
+  # kubelet_ready, not node_ready: a Ready condition left in etcd by an earlier kubelet
+  # says nothing about this one.
+  wait_until 180 "node $node Ready" kubelet_ready
 }
 
 # stop_all: every component, last started first.

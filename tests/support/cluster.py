@@ -104,6 +104,21 @@ def cluster_is_ready() -> bool:
     return done.returncode == 0
 
 
+def cluster_diagnosis() -> str:
+    """What ``hack/cluster status`` says and the tail of every component's log."""
+    out = []
+    for args in (["status"], ["logs", "15"]):
+        done = subprocess.run(
+            [str(HACK_CLUSTER), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=120,
+        )
+        out.append(done.stdout.strip())
+    return "\n".join(out)
+
+
 def bring_up() -> None:
     """Run ``hack/cluster up``; raise with the tail of its output if it fails."""
     done = subprocess.run(
