@@ -11,4 +11,5 @@ addons() {
   wait_until 60 "the default ServiceAccount" kctl -n default get serviceaccount default
   wait_until 120 "CoreDNS Ready" kctl -n kube-system rollout status deployment/coredns --timeout=5s
   wait_until 60 "the NetworkChaos CRD" kctl wait --for=condition=Established --timeout=5s crd/networkchaos.chaos-mesh.org
+  prometheus_addon
 }

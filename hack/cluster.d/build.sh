@@ -61,12 +61,14 @@ build_kubernetes() {
   rm -rf "$k8s_bin" && mv "$k8s_key/tmp" "$k8s_bin"
 }
 
-build_one() {  # build_one NAME VERSION MODULE-DIR PACKAGE: a single binary, cached by version
-  local name=$1 version=$2 mod=$3 pkg=$4 out="$cache/$1/$2"
+# build_one NAME VERSION MODULE-DIR PACKAGE [LDFLAGS [TAGS]]: a single binary, cached by
+# version; LDFLAGS are added to "-s -w", TAGS are go build's -tags.
+build_one() {
+  local name=$1 version=$2 mod=$3 pkg=$4 ld="-s -w ${5:-}" tags=${6:-} out="$cache/$1/$2"
   [ -x "$out/$name" ] && return 0
   say "building $name $version ..."
   mkdir -p "$out"
-  (cd "$here/gomod/$mod" && nice go build -trimpath -ldflags "-s -w" -o "$out/$name.tmp" "$pkg") \
+  (cd "$here/gomod/$mod" && nice go build -trimpath -tags "$tags" -ldflags "$ld" -o "$out/$name.tmp" "$pkg") \
     >"$out/build.log" 2>&1 || { tail -n 40 "$out/build.log" >&2; die "$name build failed"; }
   mv "$out/$name.tmp" "$out/$name"
 }
@@ -81,6 +83,7 @@ build_all() {
   check_gomod chaos-crd github.com/chaos-mesh/chaos-mesh/api "$CHAOS_MESH_API_VERSION"
   check_gomod chaos-crd sigs.k8s.io/controller-tools "$CONTROLLER_TOOLS_VERSION"
   build_one controller-gen "$CONTROLLER_TOOLS_VERSION" chaos-crd sigs.k8s.io/controller-tools/cmd/controller-gen
+  build_prometheus
   "$here/tools" helm vegeta >/dev/null
   mkdir -p "$bindir"
   ln -sfn "$k8s_bin/kubectl" "$bindir/kubectl"
@@ -104,15 +107,15 @@ chaos_crds() {
 
 # One-binary images (pause, CoreDNS), made with `docker import` and saved once as archives:
 # there is no registry to pull them from.
-image_archive() {  # image_archive REF BINARY ENTRYPOINT-JSON -> prints archive path
-  local ref=$1 bin=$2 entry=$3 tarball
+image_archive() {  # image_archive REF BINARY ENTRYPOINT-JSON [DIR] -> prints archive path
+  local ref=$1 bin=$2 entry=$3 dest=${4:-} tarball
   tarball="$images/$(echo "$ref" | tr '/:' '__').tar"
   if [ ! -s "$tarball" ]; then
     "$here/docker"
     local root
     root=$(mktemp -d)
-    mkdir -p "$root/etc" "$root/tmp"
-    cp "$bin" "$root/"
+    mkdir -p "$root/etc" "$root/tmp" "$root$dest"
+    cp "$bin" "$root$dest/"
     cp /etc/ssl/certs/ca-certificates.crt "$root/etc/ca-certificates.crt"
     echo "nobody:x:65534:65534:nobody:/:/sbin/nologin" >"$root/etc/passwd"
     tar -C "$root" -c . | docker import --change "ENTRYPOINT $entry" - "$ref" >/dev/null
