@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -78,6 +79,9 @@ class Config:
     """``RIPPLE_MAX_LOAD_RATE``: the highest load a scenario may ask, as a rate (``1000/1s``)."""
     max_load_workers: int = 100
     """``RIPPLE_MAX_LOAD_WORKERS``: the most vegeta workers a load may use (its default too)."""
+    prometheus_url: str = ""
+    """``RIPPLE_PROMETHEUS_URL``: the Prometheus runs ask (safeguards, chaostoolkit-prometheus
+    probes); empty: none, and a scenario with ``spec.safeguards`` is ``Invalid``."""
     pod_defaults: Mapping[str, Any] = field(default_factory=dict)
     """``RIPPLE_RUN_POD``: a JSON object of the chart's defaults for every run's pod
     (``nodeSelector``, ``tolerations``, ``affinity``, ``priorityClassName``, ``labels``,
@@ -142,7 +146,14 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
         max_load_rate=_rate(text("MAX_LOAD_RATE", f"{base.max_load_rate:g}/1s")),
         max_load_workers=integer("MAX_LOAD_WORKERS", base.max_load_workers, low=1, high=100_000),
         pod_defaults=_pod_defaults(env.get(PREFIX + "RUN_POD", "")),
+        prometheus_url=_url("PROMETHEUS_URL", text("PROMETHEUS_URL", "")),
     )
+
+
+def _url(name: str, raw: str) -> str:
+    if raw and not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", raw):
+        raise ConfigError(f"{PREFIX}{name}: {raw!r} is not an http:// or https:// URL")
+    return raw.rstrip("/")
 
 
 def _split(raw: str) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ripple_contract import names, owners
+from ripple_contract.safeguards import PROMETHEUS_URL_ENV
 
 from .config import Config
 from .experiment_source import ResolvedExperiment
@@ -182,16 +183,22 @@ def runner_args(
         args += ["--secret-env", f"{scope}/{key}={env}"]
     if spec.settings_secret_ref is not None:
         args += ["--settings", f"{names.SETTINGS_MOUNT_DIR}/{names.SETTINGS_FILE}"]
+    if spec.safeguards is not None:
+        for safeguard in spec.safeguards.resolved():
+            args += ["--safeguard", safeguard.flag()]
+        args += ["--safeguard-interval", str(spec.safeguards.interval_seconds)]
     args += ["--journal-path", names.JOURNAL_PATH]
     return args
 
 
-def runner_env(spec: ScenarioSpec) -> list[dict[str, Any]]:
+def runner_env(spec: ScenarioSpec, *, prometheus_url: str = "") -> list[dict[str, Any]]:
     """Give the runner's environment: ripple's, each secret from its Secret, then ``spec.env``.
 
     Secret values are never in the manifest: the kubelet reads them (``secretKeyRef``).
     """
     env: list[dict[str, Any]] = [{"name": "PYTHONUNBUFFERED", "value": "1"}]
+    if prometheus_url:
+        env.append({"name": PROMETHEUS_URL_ENV, "value": prometheus_url})
     for (scope, key), name in spec.secret_envs().items():
         ref = spec.secrets[scope][key].secret_key_ref
         env.append(
@@ -307,7 +314,7 @@ def build_job(
             configuration_flags=configuration_flags,
             configmap_name=configmap_name,
         ),
-        "env": runner_env(spec),
+        "env": runner_env(spec, prometheus_url=config.prometheus_url),
         "resources": merged_resources(
             {
                 "requests": {

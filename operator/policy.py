@@ -49,6 +49,12 @@ def check_policy(spec: ScenarioSpec, *, config: Config, namespace: str) -> None:
             "spec.image",
             f"{spec.image!r} is not allowed: images must match operator.allowedImages ({allowed})",
         )
+    if spec.safeguards is not None and not config.prometheus_url:
+        raise InvalidSpecError(
+            "spec.safeguards",
+            "no Prometheus to ask: set the chart value prometheus.url (RIPPLE_PROMETHEUS_URL) "
+            "to use safeguards",
+        )
     if spec.load is not None:
         rate = rate_per_second(spec.load.rate)
         if rate > config.max_load_rate:

@@ -18,6 +18,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from ripple_contract import load as load_rules
 from ripple_contract import names
+from ripple_contract import safeguards as safeguard_rules
 from ripple_contract.durations import DURATION_PATTERN, RATE_PATTERN, duration_seconds
 from ripple_contract.experiment import RollbackStrategy
 
@@ -280,6 +281,58 @@ class LoadSpec(_Model):
         return [(t.url, t.weight) for t in self.targets]
 
 
+class SafeguardCondition(_Model):
+    """One condition that stops the run: a PromQL query returning any series, or a firing alert."""
+
+    name: Annotated[str, Field(pattern=safeguard_rules.NAME_PATTERN)] | None = None
+    query: (
+        Annotated[str, Field(min_length=1, max_length=safeguard_rules.MAX_QUERY_LENGTH)] | None
+    ) = None
+    alert: Annotated[str, Field(pattern=safeguard_rules.ALERT_PATTERN)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SafeguardCondition:
+        if (self.query is None) == (self.alert is None):
+            raise ValueError("set exactly one of query (PromQL) or alert (an alert's name)")
+        if self.query is not None and not self.query.strip():
+            raise ValueError("query: is empty")
+        return self
+
+
+class Safeguards(_Model):
+    """PromQL conditions asked every ``intervalSeconds`` during the run; one holding aborts it."""
+
+    conditions: list[SafeguardCondition] = Field(
+        min_length=1, max_length=safeguard_rules.MAX_SAFEGUARDS
+    )
+    interval_seconds: Annotated[
+        int,
+        Field(ge=safeguard_rules.MIN_INTERVAL_SECONDS, le=safeguard_rules.MAX_INTERVAL_SECONDS),
+    ] = Field(default=safeguard_rules.DEFAULT_INTERVAL_SECONDS, alias="intervalSeconds")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Safeguards:
+        seen: set[str] = set()
+        for safeguard in self.resolved():
+            if safeguard.name in seen:
+                raise ValueError(f"conditions: the name {safeguard.name!r} is used twice")
+            seen.add(safeguard.name)
+        return self
+
+    def resolved(self) -> tuple[safeguard_rules.Safeguard, ...]:
+        """Each condition as a named query; an alert is named after itself, a query by index."""
+        out = []
+        for index, condition in enumerate(self.conditions):
+            if condition.alert is not None:
+                query = safeguard_rules.alert_query(condition.alert)
+                name = condition.name or condition.alert
+            else:
+                query = (condition.query or "").strip()
+                name = condition.name or f"query-{index + 1}"
+            out.append(safeguard_rules.Safeguard(name=name, query=query))
+        return tuple(out)
+
+
 class ScenarioSpec(_Model):
     """A ChaosScenario's spec, with the CRD's defaults."""
 
@@ -305,6 +358,7 @@ class ScenarioSpec(_Model):
     env: list[EnvVar] = Field(default_factory=list, max_length=64)
     image: Annotated[str, Field(pattern=IMAGE_PATTERN, max_length=512)] | None = None
     pod: PodSettings = Field(default_factory=PodSettings)
+    safeguards: Safeguards | None = None
 
     @model_validator(mode="after")
     def _valid_schedule(self) -> ScenarioSpec:
@@ -380,6 +434,8 @@ _PATTERN_MEANING: Final = {
     QUANTITY_PATTERN: "a resource quantity like 100m or 256Mi",
     LABEL_KEY_PATTERN: "a label key like example.com/name",
     LABEL_VALUE_PATTERN: "a label value (letters, digits, '-', '_' and '.')",
+    safeguard_rules.NAME_PATTERN: "a safeguard name (letters, digits, '-', '_', '.' and ':')",
+    safeguard_rules.ALERT_PATTERN: "an alert name (letters, digits, '_' and ':')",
 }
 
 

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ripple_contract import safeguards as safeguard_rules
 from ripple_contract.commands import OneLineParser
 from ripple_contract.experiment import (
     BadExperimentError,
@@ -65,6 +66,28 @@ def build_parser() -> OneLineParser:
         "--settings",
         type=Path,
         help="a Chaos Toolkit settings file (YAML: controls, notifications)",
+    )
+    p.add_argument(
+        "--prometheus-url",
+        default=os.environ.get(safeguard_rules.PROMETHEUS_URL_ENV) or None,
+        help=f"the Prometheus the safeguards ask, and the experiment's "
+        f"{safeguard_rules.PROMETHEUS_URL_CONFIGURATION_KEY} unless set "
+        f"(default ${safeguard_rules.PROMETHEUS_URL_ENV})",
+    )
+    p.add_argument(
+        "--safeguard",
+        action="append",
+        default=[],
+        metavar="NAME=PROMQL",
+        help="abort the run (rollbacks play) as soon as PROMQL returns any series (repeatable)",
+    )
+    p.add_argument(
+        "--safeguard-interval",
+        type=int,
+        default=safeguard_rules.DEFAULT_INTERVAL_SECONDS,
+        metavar="SECONDS",
+        help=f"how often the safeguards are asked (default "
+        f"{safeguard_rules.DEFAULT_INTERVAL_SECONDS})",
     )
     p.add_argument("--journal-path", type=Path, help="write the journal here")
     p.add_argument("--scenario", help="ChaosScenario owning the run (with --namespace, --run)")
@@ -166,14 +189,38 @@ def _request(args: Any, destination: Destination) -> RunRequest:
         if "load_results_dir" in declared:
             assignments = {**assignments, "load_results_dir": str(output_dir)}
     experiment = apply_configuration(experiment, assignments=assignments, values=values)
+    if args.prometheus_url:
+        experiment = with_prometheus_url(experiment, args.prometheus_url, overridden=overridden)
     validate(experiment)
+    safeguards = tuple(safeguard_rules.parse_flag(item) for item in args.safeguard)
+    low, high = safeguard_rules.MIN_INTERVAL_SECONDS, safeguard_rules.MAX_INTERVAL_SECONDS
+    if not low <= args.safeguard_interval <= high:
+        raise ValueError(f"--safeguard-interval must be {low} to {high} seconds")
+    if safeguards and not args.prometheus_url:
+        raise ValueError(
+            f"--safeguard needs --prometheus-url (or ${safeguard_rules.PROMETHEUS_URL_ENV})"
+        )
     return RunRequest(
         experiment=experiment,
         rollback_strategy=args.rollback_strategy,
         load=load,
         destination=destination,
         settings=settings,
+        safeguards=safeguards,
+        safeguard_interval_seconds=args.safeguard_interval,
+        prometheus_url=args.prometheus_url,
     )
+
+
+def with_prometheus_url(
+    experiment: dict[str, Any], url: str, *, overridden: set[str]
+) -> dict[str, Any]:
+    """Point chaostoolkit-prometheus's probes at ``url`` unless the scenario chose another."""
+    key = safeguard_rules.PROMETHEUS_URL_CONFIGURATION_KEY
+    if key in overridden:
+        return experiment
+    configuration = {**(experiment.get("configuration") or {}), key: url}
+    return {**experiment, "configuration": configuration}
 
 
 if __name__ == "__main__":

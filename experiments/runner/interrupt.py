@@ -6,6 +6,11 @@ goes on. So this module keeps the fact that SIGTERM arrived and, loaded by the r
 as a global Chaos Toolkit control, raises ``InterruptExecution`` again after that
 activity; chaoslib then marks the journal ``interrupted`` and plays the rollbacks.
 While the rollbacks run, further SIGTERMs are noted and ignored so they finish.
+
+A safeguard that fires (chaostoolkit-addons' control, see
+:mod:`ripple_experiments.runner.safeguards`) sends SIGUSR1; it interrupts the experiment the
+same way, is remembered as the safeguard's, and is ignored once the rollbacks play (chaoslib's
+own SIGUSR1 handler would cut them short).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ CONTROL_NAME = "ripple-interrupt"
 @dataclass
 class _State:
     signal_name: str | None = None
+    safeguard: str | None = None
     rolling_back: bool = False
 
 
@@ -42,12 +48,18 @@ def control_settings() -> dict[str, Any]:
 def reset() -> None:
     """Forget a previous run (the runner plays one experiment per process; tests play more)."""
     _state.signal_name = None
+    _state.safeguard = None
     _state.rolling_back = False
 
 
 def interrupted_by() -> str | None:
     """Name of the signal that interrupted the run, if one did."""
     return _state.signal_name
+
+
+def aborted_by() -> str | None:
+    """Name of the safeguard that interrupted the run, if one did."""
+    return _state.safeguard
 
 
 def begin_rollbacks() -> None:
@@ -66,6 +78,24 @@ def _on_sigterm(signum: int, _frame: FrameType | None) -> None:
     raise InterruptExecution(f"{name} received")
 
 
+def _on_safeguard(signum: int, _frame: FrameType | None) -> None:
+    from . import safeguards  # chaosaddons is only needed by runs that have safeguards
+
+    name = safeguards.fired() or "unknown"
+    if _state.rolling_back:
+        logger.warning("safeguard %s fired while rolling back: finishing the rollbacks", name)
+        return
+    if _state.safeguard is None:
+        _state.safeguard = name
+        logger.warning("safeguard %s fired: aborting the experiment, rollbacks will play", name)
+    raise InterruptExecution(f"safeguard {name} fired")
+
+
+def ignore_late_safeguard(signum: int, _frame: FrameType | None) -> None:
+    """Handle SIGUSR1 outside the experiment: a safeguard firing as it ends stops nothing."""
+    logger.info("a safeguard fired after the experiment: nothing left to stop")
+
+
 class InterruptHandler(RunEventHandler):  # type: ignore[misc]
     """Installs the SIGTERM handler once chaoslib has installed its own, and guards rollbacks."""
 
@@ -75,6 +105,7 @@ class InterruptHandler(RunEventHandler):  # type: ignore[misc]
     def started(self, experiment: Any, journal: Any) -> None:
         """Replace chaoslib's SIGTERM handler (it restores its own at the end) and SIGINT's."""
         signal.signal(signal.SIGTERM, _on_sigterm)
+        signal.signal(signal.SIGUSR1, _on_safeguard)
         self._previous_sigint = signal.signal(signal.SIGINT, _on_sigterm)
 
     def finish(self, journal: Any) -> None:
@@ -90,8 +121,12 @@ class InterruptHandler(RunEventHandler):  # type: ignore[misc]
 
 def after_activity_control(context: Any, state: Any = None, **_: Any) -> None:
     """Chaos Toolkit control: re-raise an interruption a Python activity swallowed."""
-    if _state.signal_name and not _state.rolling_back:
+    if _state.rolling_back:
+        return
+    if _state.signal_name:
         raise InterruptExecution(f"{_state.signal_name} received")
+    if _state.safeguard:
+        raise InterruptExecution(f"safeguard {_state.safeguard} fired")
 
 
 def before_rollback_control(context: Any, **_: Any) -> None:

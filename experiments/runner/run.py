@@ -32,7 +32,9 @@ from ripple_contract.names import (
     JOURNAL_FAULTS_KEY,
     JOURNAL_INTERRUPTED_KEY,
     JOURNAL_NOTE_KEY,
+    JOURNAL_SAFEGUARD_KEY,
 )
+from ripple_contract.safeguards import DEFAULT_INTERVAL_SECONDS, Safeguard
 from ripple_contract.timeline import Timeline
 from ripple_contract.verdict import Verdict, judge
 
@@ -81,6 +83,10 @@ class RunRequest:
     destination: Destination
     settings: Mapping[str, Any] | None = None
     """The user's Chaos Toolkit settings (controls, notifications); ripple's apply on top."""
+    safeguards: tuple[Safeguard, ...] = ()
+    """Conditions that abort the run as soon as they hold (asked of ``prometheus_url``)."""
+    safeguard_interval_seconds: int = DEFAULT_INTERVAL_SECONDS
+    prometheus_url: str | None = None
 
 
 class _Terminating:
@@ -156,8 +162,13 @@ class RunCrashedError(RuntimeError):
         self.journal = journal
 
 
-def run_settings(user: Mapping[str, Any] | None, *, rollback_strategy: str) -> dict[str, Any]:
-    """Merge ripple's rollback strategy and interruption control over the user's settings."""
+def run_settings(
+    user: Mapping[str, Any] | None,
+    *,
+    rollback_strategy: str,
+    controls: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Merge ripple's rollback strategy and controls (interruption, safeguards) over the user's."""
     settings = dict(user or {})
     runtime = dict(settings.get("runtime") or {})
     runtime["rollbacks"] = {**(runtime.get("rollbacks") or {}), "strategy": rollback_strategy}
@@ -165,6 +176,7 @@ def run_settings(user: Mapping[str, Any] | None, *, rollback_strategy: str) -> d
     settings["controls"] = {
         **(settings.get("controls") or {}),
         **runner_interrupt.control_settings(),
+        **(controls or {}),
     }
     return settings
 
@@ -174,21 +186,39 @@ def play(
     *,
     rollback_strategy: str,
     user_settings: Mapping[str, Any] | None = None,
+    safeguards: tuple[Safeguard, ...] = (),
+    safeguard_interval_seconds: int = DEFAULT_INTERVAL_SECONDS,
+    prometheus_url: str | None = None,
 ) -> Journal:
     """Run the experiment with chaoslib and return its journal.
 
     ``user_settings`` are the scenario's Chaos Toolkit settings: their controls run and
     their notifications are sent (run-started, then run-completed, run-deviated or run-failed).
+    ``safeguards`` are asked of ``prometheus_url`` every ``safeguard_interval_seconds``; the
+    first that holds aborts the run (rollbacks play) and is named in the journal.
     Raises :class:`RunCrashedError` if chaoslib crashed, after playing the rollbacks
     it skipped (unless the strategy is ``never``).
     """
     if rollback_strategy not in ROLLBACK_STRATEGIES:
         raise ValueError(f"unknown rollback strategy {rollback_strategy!r}")
+    if safeguards and not prometheus_url:
+        raise ValueError("safeguards need a Prometheus URL (--prometheus-url)")
     runner_interrupt.reset()
-    settings = run_settings(user_settings, rollback_strategy=rollback_strategy)
+    controls: dict[str, Any] = {}
+    if safeguards and prometheus_url:
+        from . import safeguards as watch  # chaosaddons only for runs that have safeguards
+
+        watch.reset()
+        controls = watch.control_settings(
+            safeguards, prometheus_url=prometheus_url, interval_seconds=safeguard_interval_seconds
+        )
+    settings = run_settings(user_settings, rollback_strategy=rollback_strategy, controls=controls)
     load_global_controls(settings)
     notify(settings, RunFlowEvent.RunStarted, experiment)
     tracker = RunTracker()
+    # A safeguard firing just as the experiment ends must not kill the process (SIGUSR1's
+    # default); during the experiment runner_interrupt handles it.
+    previous_usr1 = signal.signal(signal.SIGUSR1, runner_interrupt.ignore_late_safeguard)
     try:
         journal: Journal = run_experiment(
             experiment,
@@ -207,6 +237,13 @@ def play(
                 crashed["rollbacks"] = _safety_rollbacks(experiment, tracker)
         notify(settings, RunFlowEvent.RunFailed, crashed, error=exc)
         raise RunCrashedError(f"the experiment crashed: {exc!r}", crashed) from exc
+    finally:
+        signal.signal(signal.SIGUSR1, previous_usr1)
+    aborted_by = runner_interrupt.aborted_by()
+    if aborted_by:
+        from . import safeguards as watch
+
+        journal = {**journal, JOURNAL_SAFEGUARD_KEY: watch.describe(aborted_by)}
     if journal.get("deviated"):
         notify(settings, RunFlowEvent.RunDeviated, journal)
     elif journal.get("status") == "completed":
@@ -291,6 +328,9 @@ def execute(request: RunRequest) -> int:
                 request.experiment,
                 rollback_strategy=request.rollback_strategy,
                 user_settings=request.settings,
+                safeguards=request.safeguards,
+                safeguard_interval_seconds=request.safeguard_interval_seconds,
+                prometheus_url=request.prometheus_url,
             )
         else:
             message = f"{terminating.signal_name} received before the experiment started"
