@@ -48,19 +48,31 @@ prometheus_operator_crds() {
   echo "$mod/example/prometheus-operator-crd"
 }
 
+# prometheus_image REF BINARY: the one-binary image /bin/NAME, imported once into the
+# cluster's containerd (refs are versioned: a new build is a new ref).
+prometheus_image() {
+  [ -n "$(ctr_ images ls -q "name==$1")" ] && return 0
+  ctr_ images import "$(image_archive "$1" "$2" "[\"/bin/$(basename "$2")\"]" /bin)" >/dev/null
+}
+
 prometheus_addon() {
   local crds
   crds=$(prometheus_operator_crds)
   [ -s "$crds/monitoring.coreos.com_prometheuses.yaml" ] || die "no Prometheus Operator CRDs in $crds"
-  ctr_ images import "$(image_archive "$PROMETHEUS_OPERATOR_IMAGE" \
-    "$cache/prometheus-operator/$PROMETHEUS_OPERATOR_VERSION/prometheus-operator" '["/bin/prometheus-operator"]' /bin)" >/dev/null
-  ctr_ images import "$(image_archive "$PROMETHEUS_CONFIG_RELOADER_IMAGE" \
-    "$cache/prometheus-config-reloader/$PROMETHEUS_OPERATOR_VERSION/prometheus-config-reloader" \
-    '["/bin/prometheus-config-reloader"]' /bin)" >/dev/null
-  ctr_ images import "$(image_archive "$PROMETHEUS_IMAGE" \
-    "$cache/prometheus/$PROMETHEUS_VERSION-${PROMETHEUS_SD_TAGS//,/-}/prometheus" '["/bin/prometheus"]' /bin)" >/dev/null
-  # Server-side: the Prometheus CRDs are too large for client-side apply's annotation.
-  kctl apply --server-side --force-conflicts -f "$crds" >/dev/null
+  prometheus_image "$PROMETHEUS_OPERATOR_IMAGE" \
+    "$cache/prometheus-operator/$PROMETHEUS_OPERATOR_VERSION/prometheus-operator"
+  prometheus_image "$PROMETHEUS_CONFIG_RELOADER_IMAGE" \
+    "$cache/prometheus-config-reloader/$PROMETHEUS_OPERATOR_VERSION/prometheus-config-reloader"
+  prometheus_image "$PROMETHEUS_IMAGE" \
+    "$cache/prometheus/$PROMETHEUS_VERSION-${PROMETHEUS_SD_TAGS//,/-}/prometheus"
+  # Server-side (the Prometheus CRDs are too large for client-side apply's annotation), and
+  # only when the installed ones are of another operator version (applying takes seconds).
+  local installed
+  installed=$(kctl get crd prometheuses.monitoring.coreos.com --ignore-not-found \
+    -o jsonpath='{.metadata.annotations.operator\.prometheus\.io/version}')
+  if [ "$installed" != "${PROMETHEUS_OPERATOR_VERSION#v}" ]; then
+    kctl apply --server-side --force-conflicts -f "$crds" >/dev/null
+  fi
   wait_until 60 "the Prometheus Operator's CRDs" kctl wait --for=condition=Established --timeout=5s \
     crd/prometheuses.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com
   render "$manifests/prometheus-operator.yaml" prometheus_namespace PROMETHEUS_OPERATOR_IMAGE \
