@@ -18,6 +18,7 @@ FAULT_KINDS: Final = {
     "network_chaos_injected": "NetworkChaos",
     "network_policy_blocks": "NetworkPolicy",
     "pod_replaced": "PodRestart",
+    "proxy_latency_in_effect": "ProxyLatency",
 }
 """What each in-effect check proves, by its function name."""
 

@@ -20,6 +20,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from . import fault_proxy
 from .faults import CHAOS_MESH, terminated_pods
 from .kube_reads import REQUEST_TIMEOUT, live_pods
 
@@ -88,6 +89,42 @@ def chaos_mesh_injected(chaos: Mapping[str, Any]) -> tuple[dict[str, Any] | None
     if failures:
         return None, f"Chaos Mesh says: {failures[-1]}"
     return None, f"{len(injected)}/{len(records)} pods injected so far"
+
+
+def proxy_latency_in_effect(
+    label_selector: str,
+    ns: str = "default",
+    toxic: str = "ripple-latency",
+    latency_ms: int = 1500,
+    path: str = "/",
+    timeout_seconds: float = 15,
+    secrets: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Prove the proxy latency: the toxic is on every pod's proxy, and a request is delayed.
+
+    A request through each pod's proxy must take at least 90 % of ``latency_ms``.
+    """
+    pods = fault_proxy.proxy_pods(label_selector, ns, secrets)
+    want = float(latency_ms) / 1000
+
+    def look() -> tuple[dict[str, Any] | None, str]:
+        took = []
+        for name, ip in pods:
+            names = [str(t.get("name")) for t in fault_proxy.toxics(ip)]
+            if toxic not in names:
+                return None, f"the proxy of pod {name} has no toxic {toxic} (it has {names})"
+            seconds = fault_proxy.timed_get(ip, path=path, timeout=want + 10)
+            if seconds < 0.9 * want:
+                return None, f"a request through the proxy of pod {name} took {seconds:.2f}s"
+            took.append(f"{name} {seconds:.2f}s")
+        evidence = f"toxic {toxic} on {len(pods)} proxies; requests took {', '.join(took)}"
+        return {"evidence": evidence}, ""
+
+    seen = _poll(look, timeout_seconds)
+    if isinstance(seen, dict):
+        target = f"{ns}/{label_selector}"
+        return {"kind": "ProxyLatency", "target": target, **seen, "confirmedAt": _now()}
+    raise ActivityFailed(f"the proxy latency is not in effect after {timeout_seconds:g}s: {seen}")
 
 
 def network_policy_blocks(

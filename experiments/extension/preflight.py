@@ -15,6 +15,7 @@ from chaoslib.exceptions import ActivityFailed
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from . import fault_proxy
 from .kube_reads import REQUEST_TIMEOUT, target_pods
 
 
@@ -60,6 +61,23 @@ def pods_match(
     """Check that the fault's target exists: at least one live pod matches the selector."""
     api = client.CoreV1Api(create_k8s_api_client(secrets))
     target_pods(api, ns, label_selector)
+    return True
+
+
+def fault_proxy_serves(
+    label_selector: str,
+    ns: str = "default",
+    proxy: str = fault_proxy.PROXY,
+    secrets: dict[str, Any] | None = None,
+) -> bool:
+    """Check that every matching pod runs the fault proxy, with its proxy configured."""
+    for name, ip in fault_proxy.proxy_pods(label_selector, ns, secrets):
+        status, answer = fault_proxy.call(ip, "GET", f"/proxies/{proxy}")
+        if status != 200 or not isinstance(answer, Mapping):
+            raise ActivityFailed(
+                f"pod {ns}/{name} has no Toxiproxy proxy {proxy!r} ({status} {answer}): install "
+                "the chart with demo.faultProxy.enabled=true"
+            )
     return True
 
 

@@ -14,6 +14,7 @@ from ripple_experiments import builtin as catalog
 SHIPPED = [
     "middle-loses-network-to-back",
     "middle-service-has-latency",
+    "middle-service-has-latency-proxy",
     "middle-service-restarts",
     "smoke",
 ]
@@ -96,6 +97,12 @@ def test_the_hypothesis_requires_load_data_and_front_200() -> None:
             "ripple_experiments.extension.faults.delete_network_chaos",
         ),
         (
+            "middle-service-has-latency-proxy",
+            "ripple_experiments.extension.fault_proxy.add_proxy_latency",
+            "ripple_experiments.extension.in_effect.proxy_latency_in_effect",
+            "ripple_experiments.extension.fault_proxy.remove_proxy_latency",
+        ),
+        (
             "middle-loses-network-to-back",
             "chaosk8s.networking.actions.create_network_policy",
             "ripple_experiments.extension.in_effect.network_policy_blocks",
@@ -131,6 +138,10 @@ def test_defaults_follow_the_chart_and_the_demo() -> None:
     latency = experiment("middle-service-has-latency")["configuration"]
     assert latency["latency"] == "1500ms"
     assert latency["middle_selector"] == "app.kubernetes.io/name=middle"
+    proxy = experiment("middle-service-has-latency-proxy")["configuration"]
+    assert proxy["latency_ms"] == 1500
+    assert proxy["middle_selector"] == latency["middle_selector"]
+    assert proxy["fault_seconds"] == latency["fault_seconds"]
     network = experiment("middle-loses-network-to-back")["configuration"]
     assert network["back_pod_labels"] == {"app.kubernetes.io/name": "back"}
     for name in SHIPPED:
