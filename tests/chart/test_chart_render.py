@@ -144,6 +144,33 @@ def test_resilient_demo_doubles_middle_with_a_budget_and_graceful_shutdown() -> 
     assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "middle"
 
 
+def test_fault_proxy_sits_in_front_of_middle_only() -> None:
+    rendered = render(values=[ci("fault-proxy")])
+    middle = rendered.get("Deployment", "middle")["spec"]["template"]["spec"]
+    proxy = next(c for c in middle["containers"] if c["name"] == "fault-proxy")
+    assert proxy["image"] == "ripple.local/toxiproxy:v2.12.0"
+    assert {p["name"]: p["containerPort"] for p in proxy["ports"]} == {
+        "proxy": 8081,
+        "proxy-api": 8474,
+    }
+    assert proxy["securityContext"]["runAsNonRoot"] is True
+    assert proxy["securityContext"]["readOnlyRootFilesystem"] is True
+    assert rendered.get("Service", "middle")["spec"]["ports"][0]["targetPort"] == "proxy"
+    for role in ("front", "back"):
+        assert rendered.get("Service", role)["spec"]["ports"][0]["targetPort"] == "http"
+        spec = rendered.get("Deployment", role)["spec"]["template"]["spec"]
+        assert [c["name"] for c in spec["containers"]] == [role]
+    config = json.loads(rendered.get("ConfigMap", "middle-fault-proxy")["data"]["proxies.json"])
+    assert config == [
+        {"name": "middle", "listen": "0.0.0.0:8081", "upstream": "127.0.0.1:8080", "enabled": True}
+    ]
+    exposed = {p.get("targetPort") for s in rendered.of_kind("Service") for p in s["spec"]["ports"]}
+    assert exposed.isdisjoint({"proxy-api", 8474}), "the API is on the pod IP only"
+    default = render()
+    assert "middle-fault-proxy" not in default.names("ConfigMap")
+    assert rendered.get("Service", "middle") != default.get("Service", "middle")
+
+
 def test_example_scenarios_run_the_three_experiments_under_load() -> None:
     rendered = render(values=[ci("resilient")])
     scenarios = rendered.of_kind("ChaosScenario")
