@@ -123,6 +123,25 @@ def tick_due(scenario: Body, now: datetime) -> bool:
     return runs.schedule_due(spec.schedule, parse_time(last), now)
 
 
+def next_tick(scenario: Body) -> datetime | None:
+    """Give the time (UTC) of a live, scheduled, unsuspended scenario's next cron tick.
+
+    ``None`` for a scenario without a schedule, suspended, being deleted or invalid: the
+    scheduler keeps no time for it. A tick already past is returned as it is (due now).
+    """
+    if not is_live(scenario):
+        return None
+    try:
+        spec = parse_spec(scenario.get("spec"))
+    except InvalidSpecError:
+        return None
+    if not spec.schedule or spec.suspend:
+        return None
+    status = scenario.get("status") or {}
+    last = status.get("lastScheduleTime") or (scenario.get("metadata") or {})["creationTimestamp"]
+    return runs.next_schedule(spec.schedule, parse_time(last))
+
+
 def decide_tick(jobs: Sequence[Body]) -> StartRun | SkipTick:
     """Decide what a due cron tick does: start the scheduled run, or skip it while one runs."""
     busy = runs.active_jobs(jobs)

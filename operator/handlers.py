@@ -14,7 +14,7 @@ import kopf
 
 from ripple_contract import names
 
-from . import metrics, orphans, reconcile, startup, sweep
+from . import metrics, orphans, reconcile, scheduler, startup, sweep
 from .errors import RetryLaterError
 from .spec import InvalidSpecError
 
@@ -30,11 +30,6 @@ FAULTS: Final[dict[str, Any]] = {
     names.LABEL_RUN: kopf.PRESENT,
 }
 """The labels of every fault object a run creates (see ``orphans.FAULT_KINDS``)."""
-SCHEDULE_CHECK_SECONDS: Final = 10.0
-"""How often a scheduled scenario compares its cron with the clock: a tick starts at most
-this late, against cron's one-minute resolution. A constant, not a setting: Kopf reads a
-timer's interval when this module is imported, before the startup handler loads the
-configuration (``kopf run -m ripple_operator.handlers`` reads none before)."""
 MAX_BACKOFF_SECONDS: Final = 60.0
 
 
@@ -53,11 +48,6 @@ async def outcome(handler: str, retry: int) -> AsyncIterator[None]:
             raise kopf.PermanentError(str(exc)) from exc
         except RetryLaterError as exc:
             raise kopf.TemporaryError(str(exc), delay=exc.delay or backoff(retry)) from exc
-
-
-def has_schedule(spec: kopf.Spec, **_: Any) -> bool:
-    """Only scheduled scenarios get a timer."""
-    return bool(spec.get("schedule"))
 
 
 @kopf.on.login()
@@ -93,6 +83,27 @@ async def start_sweep(memo: kopf.Memo, **kwargs: Any) -> None:
     )
 
 
+@kopf.on.startup()
+async def start_scheduler(memo: kopf.Memo, **_: Any) -> None:
+    """Start the one timer of every scheduled scenario; the scenarios' watch feeds it."""
+    context = startup.context_of(memo)
+
+    async def fire(namespace: str, name: str) -> None:
+        log = reconcile.object_logger(namespace, name)
+        with metrics.timed("tick_schedule"):
+            await reconcile.handle_schedule_tick(
+                context, namespace=namespace, name=name, logger=log
+            )
+
+    scheduler.start(memo, fire=fire)
+
+
+@kopf.on.cleanup()
+async def stop_scheduler(memo: kopf.Memo, **_: Any) -> None:
+    """Stop the scheduler before the API client closes."""
+    await scheduler.stop(memo)
+
+
 @kopf.on.cleanup()
 async def stop_sweep(memo: kopf.Memo, **_: Any) -> None:
     """Stop the sweep before the API client closes."""
@@ -118,15 +129,10 @@ async def reconcile_scenario(
         )
 
 
-@kopf.timer(*SCENARIOS, interval=SCHEDULE_CHECK_SECONDS, when=has_schedule)
-async def tick_schedule(
-    name: str, namespace: str | None, memo: kopf.Memo, logger: kopf.Logger, **_: Any
-) -> None:
-    """Start a scheduled run when its cron tick is due."""
-    async with outcome("tick_schedule", retry=0):
-        await reconcile.handle_schedule_tick(
-            startup.context_of(memo), namespace=str(namespace), name=name, logger=logger
-        )
+@kopf.on.event(*SCENARIOS)
+def watch_scenario(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
+    """Give the scheduler the scenario's next cron tick (no API request)."""
+    scheduler.feed(memo, event["type"], event["object"])
 
 
 @kopf.on.delete(*SCENARIOS)

@@ -70,6 +70,19 @@ class _Prepared:
     load_body: str | None = None
 
 
+class _ObjectLogger(logging.LoggerAdapter[logging.Logger]):
+    """Log lines about one scenario, prefixed like Kopf's own: ``[namespace/name] ...``."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        extra = self.extra or {}
+        return f"[{extra.get('namespace')}/{extra.get('name')}] {msg}", kwargs
+
+
+def object_logger(namespace: str, name: str) -> Logger:
+    """Give a logger for work on a scenario outside a Kopf handler (the scheduler's ticks)."""
+    return _ObjectLogger(logging.getLogger(__name__), {"namespace": namespace, "name": name})
+
+
 def now_rfc3339() -> str:
     """Give the current time as the API's ``date-time`` (whole seconds, UTC)."""
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

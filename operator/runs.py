@@ -143,10 +143,15 @@ def job_outcome(job: Body, termination_message: str | None) -> JobOutcome:
     )
 
 
+def next_schedule(schedule: str, last: datetime) -> datetime:
+    """Give the first cron tick after ``last``."""
+    upcoming: datetime = croniter(schedule, last).get_next(datetime)
+    return upcoming
+
+
 def schedule_due(schedule: str, last: datetime, now: datetime) -> bool:
     """Whether a cron tick fell between ``last`` and ``now`` (one run, however many)."""
-    upcoming: datetime = croniter(schedule, last).get_next(datetime)
-    return upcoming <= now
+    return next_schedule(schedule, last) <= now
 
 
 def runs_to_prune(

@@ -3,6 +3,9 @@ the schedule, and nothing at all while suspended."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from ripple_operator.decisions import parse_time
 from tests.support.cluster import Cluster
 from tests.support.operator import (
     apply,
@@ -69,7 +72,17 @@ def test_a_schedule_starts_runs_and_suspend_stops_them(cluster: Cluster, namespa
         )
         assert status["history"][0]["trigger"] == "schedule"
         assert status["history"][-1]["trigger"] == "create"
-        assert status["lastScheduleTime"]
+        # The tick fires on its minute, not up to a polling period later: the stamp is the
+        # minute itself and the scheduled run's Job exists within a second of it.
+        tick = parse_time(status["lastScheduleTime"])
+        assert tick.second == 0, status["lastScheduleTime"]
+        scheduled_job = next(
+            j
+            for j in jobs_of(cluster, namespace, "ticking")
+            if j["metadata"]["name"] == f"ticking-{status['history'][0]['id']}"
+        )
+        created = parse_time(scheduled_job["metadata"]["creationTimestamp"])
+        assert timedelta(0) <= created - tick <= timedelta(seconds=1), (tick, created)
         asleep = status_of(cluster, namespace, "sleeping")
         assert "suspended" in asleep.get("message", "")
         assert asleep["phase"] == "Pending"

@@ -25,6 +25,7 @@ from ripple_operator.decisions import (
     is_live,
     lost_job,
     needs_termination_message,
+    next_tick,
     suspended_patch,
     tick_due,
     vanished_job_end,
@@ -205,6 +206,21 @@ def test_no_tick_without_a_schedule_when_suspended_or_for_an_invalid_spec() -> N
     assert not tick_due(scenario(spec=SMOKE), at(23))
     assert not tick_due(scenario(spec={**HOURLY, "suspend": True}), at(23))
     assert not tick_due(scenario(spec={**HOURLY, "historyLimit": 0}), at(23))
+
+
+def test_the_next_tick_follows_the_last_schedule_time_or_the_creation() -> None:
+    assert next_tick(scenario(spec=HOURLY)) == at(21)
+    stamped = scenario(spec=HOURLY, status={"lastScheduleTime": "2026-11-24T21:00:00Z"})
+    assert next_tick(stamped) == at(22)
+    yearly = scenario(spec={**SMOKE, "schedule": "0 0 1 1 *"})
+    assert next_tick(yearly) == datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_no_next_tick_without_a_schedule_suspended_deleting_or_invalid() -> None:
+    assert next_tick(scenario(spec=SMOKE)) is None
+    assert next_tick(scenario(spec={**HOURLY, "suspend": True})) is None
+    assert next_tick(scenario(spec=HOURLY, deleting=True)) is None
+    assert next_tick(scenario(spec={**HOURLY, "historyLimit": 0})) is None
 
 
 def test_a_due_tick_starts_a_scheduled_run_unless_one_is_underway() -> None:
