@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -70,6 +71,13 @@ class Config:
     is left alone (the Job may not have reached the operator's watch yet)."""
     standalone: bool = True
     """``RIPPLE_STANDALONE``: skip Kopf peering (one replica); ``false`` needs peering CRDs."""
+    lease_name: str = ""
+    """``RIPPLE_LEASE_NAME``: the Lease that elects one leader among the replicas; empty:
+    no election (one replica serves at once)."""
+    lease_namespace: str = "default"
+    """``RIPPLE_LEASE_NAMESPACE``: the Lease's namespace (the operator's own)."""
+    identity: str = field(default_factory=socket.gethostname)
+    """``RIPPLE_POD_NAME``: this replica's name in the Lease (default: the host name)."""
     extra_labels: Mapping[str, str] = field(default_factory=dict)
     """``RIPPLE_JOB_LABELS``: ``k=v,k2=v2`` labels added to every run's Job and pod."""
     allowed_images: tuple[str, ...] = ()
@@ -141,6 +149,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> Config:
             "SWEEP_GRACE_SECONDS", base.sweep_grace_seconds, low=0, high=3600
         ),
         standalone=standalone,
+        lease_name=text("LEASE_NAME", ""),
+        lease_namespace=text("LEASE_NAMESPACE", base.lease_namespace),
+        identity=text("POD_NAME", base.identity),
         extra_labels=_labels(env.get(PREFIX + "JOB_LABELS", "")),
         allowed_images=_split(env.get(PREFIX + "ALLOWED_IMAGES", "")),
         max_load_rate=_rate(text("MAX_LOAD_RATE", f"{base.max_load_rate:g}/1s")),

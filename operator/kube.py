@@ -56,6 +56,7 @@ class Kube:
         self._custom = client.CustomObjectsApi(api)
         self._apps = client.AppsV1Api(api)
         self._scheduling = client.SchedulingV1Api(api)
+        self._coordination = client.CoordinationV1Api(api)
 
     @classmethod
     async def connect(cls) -> Kube:
@@ -249,6 +250,45 @@ class Kube:
         except BadTimelineError as exc:
             logger.warning("timeline in ConfigMap %s/%s: %s", namespace, name, exc)
             return None
+
+    async def read_lease(self, namespace: str, name: str) -> Body | None:
+        """Read the leader election's Lease; ``None`` if there is none yet."""
+        try:
+            lease = await self._coordination.read_namespaced_lease(name, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return self._plain(lease)
+
+    async def write_lease(
+        self, namespace: str, name: str, spec: Mapping[str, Any], *, resource_version: str
+    ) -> Body | None:
+        """Create the Lease (no ``resource_version``) or replace the one read at it.
+
+        ``None`` when another replica wrote it first (409): the caller lost the race.
+        """
+        body: dict[str, Any] = {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": dict(spec),
+        }
+        try:
+            if not resource_version:
+                stored = await self._coordination.create_namespaced_lease(
+                    namespace, cast(Any, body), field_manager=FIELD_MANAGER
+                )
+            else:
+                body["metadata"]["resourceVersion"] = resource_version
+                stored = await self._coordination.replace_namespaced_lease(
+                    name, namespace, cast(Any, body), field_manager=FIELD_MANAGER
+                )
+        except ApiException as exc:
+            if exc.status == 409:
+                return None
+            raise
+        return self._plain(stored)
 
     async def create_configmap(self, configmap: Mapping[str, Any]) -> None:
         """Create a ConfigMap; one left by an interrupted start of the same run is kept."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -11,7 +14,9 @@ import kopf
 
 from ripple_contract.commands import OneLineParser
 
-from .config import ConfigError, LogFormat, load_config
+from . import leader
+from .config import Config, ConfigError, LogFormat, load_config
+from .kube import Kube
 from .startup import MEMO_CONFIG
 
 
@@ -55,6 +60,8 @@ def main(argv: Sequence[str]) -> int:
     liveness = f"http://0.0.0.0:{config.liveness_port}/healthz" if config.liveness_port else None
     memo = kopf.Memo()
     memo[MEMO_CONFIG] = config
+    if config.lease_name:
+        return asyncio.run(run_elected(config, liveness=liveness, memo=memo))
     kopf.run(
         clusterwide=not namespaces,
         namespaces=namespaces,
@@ -63,3 +70,52 @@ def main(argv: Sequence[str]) -> int:
         memo=memo,
     )
     return 0
+
+
+async def run_elected(config: Config, *, liveness: str | None, memo: kopf.Memo) -> int:
+    """Wait as a standby for the Lease, then run the operator while it stays ours.
+
+    0 when stopped (SIGTERM), 1 when the Lease was lost: the kubelet restarts the container,
+    which waits as a standby again.
+    """
+    kube = await Kube.connect()
+    elector = leader.Elector(
+        kube=kube,
+        namespace=config.lease_namespace,
+        name=config.lease_name,
+        identity=config.identity,
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    health = await leader.serve_standby_health(config.liveness_port)
+    try:
+        acquired = await elector.acquire(stop)
+    finally:
+        if health is not None:
+            await health.cleanup()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    if not acquired:
+        await kube.close()
+        return 0
+    lost = asyncio.Event()
+    keeper = asyncio.create_task(elector.keep(lost), name="ripple lease renewal")
+    try:
+        await kopf.operator(
+            clusterwide=not config.watch_namespaces,
+            namespaces=config.watch_namespaces,
+            standalone=True,
+            liveness_endpoint=liveness,
+            memo=memo,
+            stop_flag=lost,
+        )
+    finally:
+        keeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await keeper
+        if not lost.is_set():
+            await elector.release()
+        await kube.close()
+    return 1 if lost.is_set() else 0

@@ -399,3 +399,31 @@ def test_no_pod_gets_service_link_env(values: Path) -> None:
         if m["kind"] in {"Deployment", "Job"}:
             pod = m["spec"]["template"]["spec"]
             assert pod.get("enableServiceLinks") is False, m["metadata"]["name"]
+
+
+def test_two_replicas_elect_a_leader_by_a_lease_of_their_own_namespace(
+    default: Rendered,
+) -> None:
+    assert default.get("Deployment", "ripple")["spec"]["strategy"]["type"] == "Recreate"
+    assert "RIPPLE_LEASE_NAME" not in env_of(only_container(default.get("Deployment", "ripple")))
+    assert not [m for m in default.of_kind("Role") if m["metadata"]["name"] == "ripple-leader"]
+    rendered = render(set_values=["operator.replicas=2"])
+    deployment = rendered.get("Deployment", "ripple")
+    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+    container = only_container(deployment)
+    env = env_of(container)
+    assert env["RIPPLE_LEASE_NAME"] == "ripple-leader"
+    assert env["RIPPLE_LEASE_NAMESPACE"] == "ripple-demo"
+    pod_name = next(e for e in container["env"] if e["name"] == "RIPPLE_POD_NAME")
+    assert pod_name["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    role = rendered.get("Role", "ripple-leader")
+    assert role["metadata"]["namespace"] == "ripple-demo"
+    assert role["rules"] == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["get", "create", "update"],
+        }
+    ]
+    assert rendered.get("RoleBinding", "ripple-leader")["roleRef"]["name"] == "ripple-leader"
