@@ -84,6 +84,8 @@ build_all() {
   check_gomod chaos-crd sigs.k8s.io/controller-tools "$CONTROLLER_TOOLS_VERSION"
   build_one controller-gen "$CONTROLLER_TOOLS_VERSION" chaos-crd sigs.k8s.io/controller-tools/cmd/controller-gen
   build_prometheus
+  build_chaos_mesh
+  build_toxiproxy
   "$here/tools" helm vegeta >/dev/null
   mkdir -p "$bindir"
   ln -sfn "$k8s_bin/kubectl" "$bindir/kubectl"
