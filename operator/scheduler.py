@@ -134,15 +134,18 @@ def start(memo: kopf.Memo, *, fire: Fire) -> Scheduler:
     return scheduler
 
 
-def feed(memo: kopf.Memo, event_type: str | None, scenario: Mapping[str, Any]) -> None:
-    """Take a scenario's watch event: its next tick, or none once it is deleted."""
+def feed(memo: kopf.Memo, scenario: Mapping[str, Any]) -> None:
+    """Take a scenario as its watch shows it: its next tick, or none (being deleted).
+
+    A scenario deleted with no finalizer left keeps its time until it fires, which finds
+    the scenario gone and does nothing.
+    """
     scheduler = memo.get(MEMO_SCHEDULER)
     if not isinstance(scheduler, Scheduler):
         return
     meta = scenario.get("metadata") or {}
     key = (str(meta.get("namespace")), str(meta.get("name")))
-    when = None if event_type == "DELETED" else decisions.next_tick(scenario)
-    scheduler.set(key, when)
+    scheduler.set(key, decisions.next_tick(scenario))
 
 
 async def stop(memo: kopf.Memo) -> None:

@@ -7,10 +7,12 @@ plotly.js comes from the ``plotly`` package ripple depends on: a report file inl
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Mapping, Sequence
 from functools import cache
 from html import escape
+from pathlib import Path
 from typing import Any, Final
 
 from . import formats
@@ -31,11 +33,18 @@ nav a{margin-right:1rem}code{background:#f5f5f5;padding:0 .2rem}
 
 @cache
 def plotly_js() -> str:
-    """plotly.js, minified, as the ``plotly`` package ships it."""
-    from plotly.offline import get_plotlyjs
+    """plotly.js, minified, as the ``plotly`` package ships it.
 
-    source: str = get_plotlyjs()
-    return source
+    Read as a file of the package without importing it: the image keeps only this file of
+    plotly (its Python half is 60 MB that no report needs).
+    """
+    spec = importlib.util.find_spec("plotly")
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    for location in locations:
+        bundle = Path(location) / "package_data" / "plotly.min.js"
+        if bundle.is_file():
+            return bundle.read_text(encoding="utf-8")
+    raise FileNotFoundError("plotly.min.js: the plotly package is not installed")
 
 
 def run_page(run: StoredRun, *, inline_plotly: bool = True, nav: str = "") -> str:
