@@ -6,6 +6,7 @@ must ripple up to front's users, and the journal must say so with the errors cou
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -148,20 +149,21 @@ def fresh_connection_to_back(cluster: Cluster, namespace: str) -> str:
     return done.stdout.strip() if done.returncode == 0 else f"exec failed: {done.stderr}"
 
 
-def test_latency_without_chaos_mesh_controller_is_fault_not_in_effect_and_removed(
+def test_latency_on_a_kernel_without_netem_is_fault_not_in_effect_and_removed(
     demo: Demo, cluster: Cluster, vegeta: str, tmp_path: Path
 ) -> None:
-    """The NetworkChaos passes Chaos Mesh's CRD schema, but no controller injects it here.
+    """Chaos Mesh accepts and reconciles the NetworkChaos, but this kernel has no netem.
 
-    The run must say so (Error, FaultNotInEffect, naming Chaos Mesh), never Pass, and the
-    rollback must delete the object all the same.
+    The run must say so (Error, FaultNotInEffect, with Chaos Mesh's own reason), never
+    Pass, and the rollback must delete the object all the same (Chaos Mesh's finalizer
+    lets it go once the controller has recovered the pod).
     """
     name = "ripple-middle-latency"
     run = start_run(
         cluster,
         tmp_path,
         "middle-service-has-latency",
-        *load_args(demo, tmp_path, fault_seconds=5, fault_check_seconds=3),
+        *load_args(demo, tmp_path, fault_seconds=5, fault_check_seconds=10),
         vegeta=vegeta,
     )
     chaos: dict[str, Any] = wait_for(
@@ -185,8 +187,15 @@ def test_latency_without_chaos_mesh_controller_is_fault_not_in_effect_and_remove
     assert injected["status"] == "failed"
     summary = run.summary()
     assert (summary["verdict"], summary["reason"]) == ("Error", "FaultNotInEffect"), summary
-    assert "Chaos Mesh" in summary["message"], summary
+    assert "Chaos Mesh says" in summary["message"], summary
     assert [r["activity"]["name"] for r in journal["rollbacks"]] == ["remove-latency-from-middle"]
     assert [r["status"] for r in journal["rollbacks"]] == ["succeeded"]
-    with pytest.raises(KubectlError, match="NotFound"):
-        cluster.kubectl("get", "networkchaos", name, "-n", demo.namespace)
+    # Deleted by the rollback; Chaos Mesh's finalizer keeps it until middle's pod goes (it
+    # recovers a pod only after applying to it, which this kernel never lets happen).
+    left = cluster.kubectl(
+        "get", "networkchaos", name, "-n", demo.namespace, "-o", "json", check=False
+    )
+    if left.returncode == 0:
+        going = json.loads(left.stdout)["metadata"]
+        assert going.get("deletionTimestamp"), "the rollback deletes it"
+        assert going.get("finalizers") == ["chaos-mesh/records"], going

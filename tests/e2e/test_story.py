@@ -2,9 +2,10 @@
 
 One middle replica first: the restart and network-policy scenarios make the steady state
 deviate (front's users see stalled answers and error messages), each fault proven in
-effect first. The latency scenario's NetworkChaos object is created and removed, but no
-Chaos Mesh controller injects it here (and these kernels have no netem): the run ends
-Error, FaultNotInEffect, never Pass. Then ``helm upgrade --set demo.resilient=true`` and
+effect first. The latency scenario's NetworkChaos object is created, reconciled by the
+cluster's Chaos Mesh and removed, but these kernels have no netem, so Chaos Mesh cannot
+delay a packet and says so: the run ends Error, FaultNotInEffect with Chaos Mesh's reason,
+never Pass. Then ``helm upgrade --set demo.resilient=true`` and
 the restart scenario passes.
 The tests run in file order and build on each other.
 """
@@ -74,7 +75,7 @@ def load_failures(journal: dict[str, Any]) -> dict[str, Any]:
     return probe_output(journal, "after", "load-responses-carry-no-error")
 
 
-def test_latency_without_a_chaos_mesh_controller_is_error_fault_not_in_effect(
+def test_latency_on_a_kernel_without_netem_is_error_fault_not_in_effect(
     story: Product,
 ) -> None:
     story.apply(
@@ -102,13 +103,16 @@ def test_latency_without_a_chaos_mesh_controller_is_error_fault_not_in_effect(
     print(f"latency scenario: {status['verdict']} {last.get('reason')}: {last.get('message')}")
     assert status["verdict"] == "Error", last.get("message")
     assert last["reason"] == "FaultNotInEffect", last.get("message")
-    assert "Chaos Mesh" in last["message"]
+    assert "Chaos Mesh says" in last["message"], "Chaos Mesh's own reason"
     (fault,) = last["fault"]
     assert (fault["kind"], fault["inEffect"]) == ("NetworkChaos", False), fault
     assert "confirmedAt" not in fault
-    assert "Chaos Mesh" in fault["evidence"]
+    assert "Chaos Mesh says" in fault["evidence"]
     assert activity_statuses(last["rollbacks"]) == {"remove-latency-from-middle": "succeeded"}
-    assert NETWORK_CHAOS not in story.names("networkchaos"), "the rollback deletes it"
+    if NETWORK_CHAOS in story.names("networkchaos"):
+        # Deleted by the rollback; Chaos Mesh's finalizer keeps it until middle's pod goes
+        # (it recovers a pod only after applying to it, which these kernels never allow).
+        assert story.get("networkchaos", NETWORK_CHAOS)["metadata"].get("deletionTimestamp")
     steady = next(c for c in status["conditions"] if c["type"] == "SteadyStateHeld")
     assert (steady["status"], steady["reason"]) == ("Unknown", "FaultNotInEffect")
     print(f"steady again after {story.wait_steady():.1f}s")
