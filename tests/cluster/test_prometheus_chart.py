@@ -2,8 +2,10 @@
 
 The local cluster runs the Prometheus Operator and one Prometheus selecting ServiceMonitors
 and PrometheusRules labelled ``app.kubernetes.io/part-of=ripple`` (hack/cluster.d/
-prometheus.sh); the suite installs the chart with ``prometheus.url`` set and 5-second
-scrapes (data/values.yaml). Everything is asked of Prometheus's own HTTP API.
+prometheus.sh). This module installs a release of its own in a namespace of its own (the
+end-to-end suite's values plus ServiceMonitors scraped every 5 s and ``prometheus.url``,
+watching only that namespace), so it runs beside other tests; everything is asked of
+Prometheus's API.
 """
 
 from __future__ import annotations
@@ -15,17 +17,23 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.product import LOAD, NAMESPACE, QUICK, RELEASE, TOP, Product, scenario_manifest
+from tests.e2e.product import CHART, DEMO, LOAD, QUICK, TOP, VALUES, Product, scenario_manifest
 from tests.support import prometheus as prom
+from tests.support.chart import helm
+from tests.support.cluster import Cluster
 from tests.support.poll import wait_for
+from tests.support.ripple_in_cluster import apply_crd, image_in_cluster
 
-pytestmark = pytest.mark.e2e
+pytestmark = pytest.mark.cluster
+
+NAMESPACE = "ripple-prom"
+RELEASE = "ripple-prom"
 
 RUN_TIMEOUT = 300
 SCRAPE_SLACK = 12.0
 """Seconds after a moment by which Prometheus has scraped it (5 s scrapes, 5 s evaluations)."""
 FRONT_STALLED = f'ripple_stalled_answers_total{{namespace="{NAMESPACE}",service="front"}}'
-ALERT = "RippleE2EFrontStalling"
+ALERT = "RipplePromFrontStalling"
 SLO_EXAMPLE = TOP / "examples" / "prometheus" / "front-slo.json"
 
 
@@ -40,14 +48,35 @@ def scraped_past(moment: float) -> bool:
 
 
 @pytest.fixture(scope="module")
-def monitored(product: Product) -> Iterator[Product]:
+def monitored(cluster: Cluster) -> Iterator[Product]:
     assert prom.is_up(), f"no Prometheus at {prom.HOST_URL}: hack/cluster up brings it"
-    yield product
-    product.kubectl(
-        "delete", "prometheusrule", "ripple-e2e-front-stalling", "-n", NAMESPACE,
-        "--ignore-not-found",
+    image_in_cluster(cluster)
+    product = Product(cluster=cluster, helm_path=helm(), namespace=NAMESPACE, release=RELEASE)
+    if cluster.kubectl("get", "namespace", NAMESPACE, check=False).returncode == 0:
+        product.helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--ignore-not-found")
+        cluster.kubectl("delete", "namespace", NAMESPACE, "--timeout=240s")
+    cluster.kubectl("create", "namespace", NAMESPACE)
+    apply_crd(cluster, CHART / "crds")
+    product.helm(
+        "upgrade", "--install", RELEASE, str(CHART), "-n", NAMESPACE, "--values", str(VALUES),
+        "--set", f"operator.watchNamespaces={{{NAMESPACE}}}",
+        "--set", f"runner.namespaces={{{NAMESPACE}}}",
+        "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.interval=5s",
+        "--set", f"prometheus.url={prom.CLUSTER_URL}",
+        "--wait", "--timeout", "5m",
     )  # fmt: skip
-    product.delete_scenarios(["prom-netpol", "prom-slo", "prom-safeguard"])
+    product.rollout(RELEASE, *DEMO)
+    product.wait_steady(timeout=120)
+    try:
+        yield product
+    finally:
+        product.kubectl(
+            "delete", "prometheusrule", "ripple-prom-front-stalling", "-n", NAMESPACE,
+            "--ignore-not-found",
+        )  # fmt: skip
+        product.delete_scenarios()
+        product.helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "3m")
+        cluster.kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
 
 
 def test_prometheus_scrapes_front_middle_back_and_the_operator(monitored: Product) -> None:
@@ -182,11 +211,11 @@ def test_a_firing_alert_aborts_the_run_and_the_rollback_plays(monitored: Product
         {
             "apiVersion": "monitoring.coreos.com/v1",
             "kind": "PrometheusRule",
-            "metadata": {"name": "ripple-e2e-front-stalling", "labels": prom.SELECTED_LABEL},
+            "metadata": {"name": "ripple-prom-front-stalling", "labels": prom.SELECTED_LABEL},
             "spec": {
                 "groups": [
                     {
-                        "name": "ripple-e2e",
+                        "name": "ripple-prom",
                         "interval": "5s",
                         "rules": [
                             {
