@@ -45,6 +45,7 @@ build_nsexec() {  # -> $cache/nsexec/$NSEXEC_VERSION/{nsexec,libnsenter.so}; fai
   fi
   if ! command -v cargo >/dev/null 2>&1; then
     say "installing Debian's cargo (to build nsexec) ..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends cargo >&2
   fi
   say "building nsexec $NSEXEC_VERSION with cargo (cold: about 2 min; log $out/build.log) ..."
@@ -69,12 +70,16 @@ build_chaos_mesh() {
   build_one chaos-controller-manager "$CHAOS_MESH_VERSION" chaos-mesh \
     github.com/chaos-mesh/chaos-mesh/cmd/chaos-controller-manager "$stamp"
   # The daemon needs cgo (its ptrace and netlink helpers); everything else here is static.
+  if ! command -v cc >/dev/null 2>&1; then
+    say "installing Debian's gcc (chaos-daemon is built with cgo) ..."
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >&2
+  fi
   CGO_ENABLED=1 build_one chaos-daemon "$CHAOS_MESH_VERSION" chaos-mesh \
     github.com/chaos-mesh/chaos-mesh/cmd/chaos-daemon "$stamp"
   build_one cdh "$CHAOS_MESH_VERSION" chaos-mesh github.com/chaos-mesh/chaos-mesh/cmd/chaos-daemon-helper
   local pause="$cache/chaos-mesh-pause/$CHAOS_MESH_VERSION"
   if [ ! -x "$pause/pause" ]; then
-    command -v cc >/dev/null 2>&1 || die "chaos-daemon needs a C compiler (apt-get install gcc)"
     mkdir -p "$pause"
     cc -O2 -o "$pause/pause.tmp" "$(chaos_mesh_module)/hack/pause.c" && mv "$pause/pause.tmp" "$pause/pause"
   fi
