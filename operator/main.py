@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import secrets
 import signal
 import sys
 from collections.abc import Sequence
@@ -83,7 +84,9 @@ async def run_elected(config: Config, *, liveness: str | None, memo: kopf.Memo) 
         kube=kube,
         namespace=config.lease_namespace,
         name=config.lease_name,
-        identity=config.identity,
+        # One identity per process, as client-go's: a leader's container restarted by the
+        # kubelet is a new candidate, not the holder of its dead predecessor's Lease.
+        identity=f"{config.identity}_{secrets.token_hex(4)}",
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
