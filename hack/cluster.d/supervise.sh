@@ -25,8 +25,21 @@ start() {  # start NAME COMMAND...: detached, logging to $logs/NAME.log, PID in 
   shift
   running "$name" && return 0
   say "starting $name"
-  setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null &
+  # Without the caller's descriptors: a component started under `flock LOCK cmd` would
+  # otherwise hold that lock for as long as it runs.
+  (
+    close_inherited_fds
+    exec setsid "$@" >>"$logs/$name.log" 2>&1 </dev/null
+  ) &
   echo $! >"$pids/$name.pid"
+}
+
+close_inherited_fds() {
+  local fd
+  for fd in /proc/self/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
 }
 
 stop() {  # stop NAME: TERM, then KILL after 15s; only the process its PID file names
