@@ -112,15 +112,8 @@ def tick_due(scenario: Body, now: datetime) -> bool:
 
     An invalid spec is never due: the change handler has already said so in the status.
     """
-    try:
-        spec = parse_spec(scenario.get("spec"))
-    except InvalidSpecError:
-        return False
-    if not spec.schedule or spec.suspend:
-        return False
-    status = scenario.get("status") or {}
-    last = status.get("lastScheduleTime") or (scenario.get("metadata") or {})["creationTimestamp"]
-    return runs.schedule_due(spec.schedule, parse_time(last), now)
+    schedule = active_schedule(scenario)
+    return schedule is not None and runs.schedule_due(*schedule, now)
 
 
 def next_tick(scenario: Body) -> datetime | None:
@@ -131,6 +124,12 @@ def next_tick(scenario: Body) -> datetime | None:
     """
     if not is_live(scenario):
         return None
+    schedule = active_schedule(scenario)
+    return None if schedule is None else runs.next_schedule(*schedule)
+
+
+def active_schedule(scenario: Body) -> tuple[str, datetime] | None:
+    """Give a valid, scheduled, unsuspended scenario's cron and its last tick (or creation)."""
     try:
         spec = parse_spec(scenario.get("spec"))
     except InvalidSpecError:
@@ -139,7 +138,7 @@ def next_tick(scenario: Body) -> datetime | None:
         return None
     status = scenario.get("status") or {}
     last = status.get("lastScheduleTime") or (scenario.get("metadata") or {})["creationTimestamp"]
-    return runs.next_schedule(spec.schedule, parse_time(last))
+    return spec.schedule, parse_time(last)
 
 
 def decide_tick(jobs: Sequence[Body]) -> StartRun | SkipTick:

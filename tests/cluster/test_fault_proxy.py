@@ -21,7 +21,7 @@ from ripple_experiments.extension.load_results import percentiles, read_response
 from tests.cluster.experiments_support import load_args, start_run
 from tests.support.chart import render, to_yaml
 from tests.support.cluster import Cluster
-from tests.support.demo import Demo
+from tests.support.demo import Demo, deploy_demo
 from tests.support.poll import wait_for
 from tests.support.ripple_in_cluster import IMAGE, image_in_cluster
 from tests.support.runner import probe_output, vegeta_path
@@ -58,18 +58,7 @@ def demo(cluster: Cluster, namespace: str) -> Demo:
         and m["metadata"].get("labels", {}).get("app.kubernetes.io/component") == "demo"
     ]
     assert {m["metadata"]["name"] for m in demo_objects} >= {"front", "middle", "back"}
-    cluster.kubectl("apply", "-n", namespace, "-f", "-", input=to_yaml(demo_objects))
-    for role in ("back", "middle", "front"):
-        cluster.kubectl(
-            "rollout", "status", f"deployment/{role}", "-n", namespace, "--timeout=120s",
-            timeout=150,
-        )  # fmt: skip
-    ip = cluster.kubectl(
-        "get", "service", "front", "-n", namespace, "-o", "jsonpath={.spec.clusterIP}"
-    ).stdout.strip()
-    demo = Demo(cluster=cluster, namespace=namespace, front_url=f"http://{ip}:8080/")
-    wait_for(demo.healthy, timeout=60, what="front answering through the proxy, middle and back")
-    return demo
+    return deploy_demo(cluster, namespace, to_yaml(demo_objects))
 
 
 def middle_ip(demo: Demo) -> str:

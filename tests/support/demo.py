@@ -113,9 +113,12 @@ class Demo:
         return sorted(p["metadata"]["name"] for p in pods["items"])
 
 
-def deploy_demo(cluster: Cluster, namespace: str) -> Demo:
-    """Apply the demo and wait until front answers from a healthy chain."""
-    cluster.kubectl("apply", "-f", "-", input=demo_manifests(namespace))
+def deploy_demo(cluster: Cluster, namespace: str, manifests: str | None = None) -> Demo:
+    """Apply the demo (``manifests``, default :func:`demo_manifests`) and wait until front
+    answers from a healthy chain."""
+    cluster.kubectl(
+        "apply", "-n", namespace, "-f", "-", input=manifests or demo_manifests(namespace)
+    )
     for role in ("back", "middle", "front"):
         cluster.kubectl(
             "rollout", "status", f"deployment/{role}", "-n", namespace, "--timeout=120s",
