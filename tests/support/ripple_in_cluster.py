@@ -33,7 +33,7 @@ def image_in_cluster(cluster: Cluster, *, rebuild: bool = False) -> str:
     ``rebuild`` runs ``make image`` first (the end-to-end tier tests the code as it is).
     Otherwise the image Docker has is used; when it has none, CI builds it and a
     developer is told to (the test skips). A given image is loaded once: the image id
-    loaded last is kept beside the cluster's kubeconfig.
+    loaded last is kept in the cluster's data directory.
     """
     if rebuild or _docker_image_id(IMAGE) is None:
         if not rebuild and os.environ.get("CI") != "true":
@@ -89,4 +89,7 @@ def _docker_image_id(image: str) -> str | None:
 
 
 def _loaded_marker(cluster: Cluster) -> Path:
-    return cluster.kubeconfig.parent / f"loaded-{IMAGE.replace('/', '_').replace(':', '_')}"
+    """Kept in the cluster's data directory, which ``hack/cluster down`` wipes with containerd's."""
+    data = cluster.kubeconfig.parent / "data"
+    data.mkdir(exist_ok=True)
+    return data / f"loaded-{IMAGE.replace('/', '_').replace(':', '_')}"
