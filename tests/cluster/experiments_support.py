@@ -32,3 +32,21 @@ def load_args(
         args += ["--configuration", f"{key}={value}"]
     load = ["--load-target", demo.front_url, "--load-rate", rate]
     return [*args, *load, "--load-output-dir", str(tmp_path / "load")]
+
+
+def connection_from_middle(cluster: Cluster, namespace: str, host: str) -> str:
+    """Open a new connection from middle's pod to ``host``:8080: connected, refused or timeout."""
+    code = (
+        "import socket\n"
+        "try:\n"
+        f"    socket.create_connection(({host!r}, 8080), timeout=2).close()\n"
+        "    print('connected')\n"
+        "except ConnectionRefusedError:\n"
+        "    print('refused')\n"
+        "except TimeoutError:\n"
+        "    print('timeout')\n"
+    )
+    done = cluster.kubectl(
+        "exec", "-n", namespace, "deploy/middle", "--", "python", "-c", code, check=False
+    )
+    return done.stdout.strip() if done.returncode == 0 else f"exec failed: {done.stderr}"

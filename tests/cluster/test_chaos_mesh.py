@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from ripple_experiments.extension.in_effect import chaos_mesh_injected
+from tests.cluster.experiments_support import connection_from_middle
 from tests.support.cluster import Cluster, KubectlError
 from tests.support.demo import Demo, deploy_demo
 from tests.support.poll import wait_for
@@ -195,17 +196,4 @@ def fresh_connection_to_back(cluster: Cluster, namespace: str) -> str:
     (back,) = cluster.get_json("pods", "-n", namespace, "-l", "app.kubernetes.io/name=back")[
         "items"
     ]
-    code = (
-        "import socket\n"
-        "try:\n"
-        f"    socket.create_connection(({back['status']['podIP']!r}, 8080), timeout=2).close()\n"
-        "    print('connected')\n"
-        "except ConnectionRefusedError:\n"
-        "    print('refused')\n"
-        "except TimeoutError:\n"
-        "    print('timeout')\n"
-    )
-    done = cluster.kubectl(
-        "exec", "-n", namespace, "deploy/middle", "--", "python", "-c", code, check=False
-    )
-    return done.stdout.strip() if done.returncode == 0 else f"exec failed: {done.stderr}"
+    return connection_from_middle(cluster, namespace, back["status"]["podIP"])

@@ -14,6 +14,7 @@ import pytest
 
 from tests.cluster.experiments_support import (
     Demo,
+    connection_from_middle,
     load_args,
     start_run,
 )
@@ -132,21 +133,8 @@ def test_network_policy_cuts_middle_off_but_a_runner_on_the_node_cannot_prove_it
 
 
 def fresh_connection_to_back(cluster: Cluster, namespace: str) -> str:
-    """Open a new connection from middle's pod to back: connected, refused or timeout."""
-    code = (
-        "import socket\n"
-        "try:\n"
-        "    socket.create_connection(('back', 8080), timeout=2).close()\n"
-        "    print('connected')\n"
-        "except ConnectionRefusedError:\n"
-        "    print('refused')\n"
-        "except TimeoutError:\n"
-        "    print('timeout')\n"
-    )
-    done = cluster.kubectl(
-        "exec", "-n", namespace, "deploy/middle", "--", "python", "-c", code, check=False
-    )
-    return done.stdout.strip() if done.returncode == 0 else f"exec failed: {done.stderr}"
+    """Open a new connection from middle's pod to back's Service."""
+    return connection_from_middle(cluster, namespace, "back")
 
 
 def test_latency_on_a_kernel_without_netem_is_fault_not_in_effect_and_removed(
