@@ -22,6 +22,7 @@ from tests.support.cluster import (
     cluster_is_ready,
     connect,
     namespace_name,
+    wait_for_up_in_progress,
 )
 
 TESTS = Path(__file__).resolve().parent
@@ -50,6 +51,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def cluster() -> Cluster:
     """The running local cluster, brought up under CI=true."""
+    wait_for_up_in_progress()
     if not cluster_is_ready():
         if os.environ.get("CI") != "true":
             pytest.skip("local cluster not running: start it with `hack/cluster up`")

@@ -119,6 +119,15 @@ def cluster_diagnosis() -> str:
     return "\n".join(out)
 
 
+def wait_for_up_in_progress() -> None:
+    """Let an ``hack/cluster up`` already running finish (``make test`` starts one early).
+
+    Until it has, the node may be Ready while the addons (Chaos Mesh, Prometheus) are still
+    being built, and ``status`` alone would let the tests in too soon.
+    """
+    subprocess.run([str(HACK_CLUSTER), "wait"], check=True, timeout=UP_TIMEOUT)
+
+
 def bring_up() -> None:
     """Run ``hack/cluster up``; raise with the tail of its output if it fails."""
     done = subprocess.run(
