@@ -16,6 +16,7 @@ from ripple_contract import names
 
 from . import metrics, orphans, reconcile, scheduler, startup, sweep
 from .errors import RetryLaterError
+from .kube import throttled_delay
 from .spec import InvalidSpecError
 
 SCENARIOS: Final = (names.GROUP, names.VERSION, names.PLURAL)
@@ -40,7 +41,7 @@ def backoff(retry: int) -> float:
 
 @asynccontextmanager
 async def outcome(handler: str, retry: int) -> AsyncIterator[None]:
-    """Time the handler and turn domain errors into Kopf's give-up or retry."""
+    """Time the handler; domain errors and the API server's 429 become Kopf's give-up or retry."""
     with metrics.timed(handler):
         try:
             yield
@@ -48,6 +49,11 @@ async def outcome(handler: str, retry: int) -> AsyncIterator[None]:
             raise kopf.PermanentError(str(exc)) from exc
         except RetryLaterError as exc:
             raise kopf.TemporaryError(str(exc), delay=exc.delay or backoff(retry)) from exc
+        except Exception as exc:
+            delay = throttled_delay(exc)
+            if delay is None:
+                raise
+            raise kopf.TemporaryError("the API server asked us to slow down", delay=delay) from exc
 
 
 @kopf.on.login()

@@ -42,6 +42,22 @@ class StatusConflictError(RetryLaterError):
     delay = 1.0
 
 
+def throttled_delay(exc: BaseException) -> float | None:
+    """Seconds to wait when the API server shed the request (429, its Retry-After), else None.
+
+    Under a burst (an operator starting with a thousand scenarios) the API server's
+    priority and fairness answers 429; that is "retry shortly", not a handler's failure,
+    which Kopf would retry only after a minute.
+    """
+    if not isinstance(exc, ApiException) or exc.status != 429:
+        return None
+    headers: Any = exc.headers or {}
+    try:
+        return max(1.0, float(headers.get("Retry-After") or 1))
+    except ValueError:
+        return 1.0
+
+
 class RefusedError(ValueError):
     """The API server refused an object as invalid (422); the message is its own."""
 
