@@ -356,6 +356,10 @@ def execute(request: RunRequest) -> int:
     if journal is not None:
         journal = record_ending(journal, signal_name=signal_name, crash=message)
         message = str(journal[JOURNAL_NOTE_KEY])
+        if signal_name:
+            # A terminated pod's grace period is the whole budget left: the result goes out
+            # first, and again with its timeline if there is time to build one.
+            deliver(journal, request.destination, message=message)
     timeline = end_of_run.timeline_of_run(
         journal,
         experiment=request.experiment,
