@@ -42,6 +42,9 @@ JOURNAL_SAFEGUARD_KEY: Final = "ripple_safeguard"
 LOAD_RESULTS_DIR: Final = "/var/run/ripple/load"
 """Where the load sidecar streams vegeta's JSON lines and the probes read them."""
 LOAD_RESULTS_FILE: Final = "results.jsonl"
+METHOD_STARTED_ENV: Final = "RIPPLE_METHOD_STARTED_AT"
+"""Set by the runner (Unix seconds) when the method starts: from then on the load probes'
+window reaches back to it, so an error users saw during the fault cannot age out of it."""
 
 TIMELINE_KEY: Final = "timeline.json"
 """Journal ConfigMap ``data`` key holding the run's timeline (see ``ripple_contract.timeline``)."""

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import math
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ripple_contract.names import LOAD_RESULTS_FILE
+from ripple_contract.names import LOAD_RESULTS_FILE, METHOD_STARTED_ENV
 
 _MAX_SAMPLE_ERRORS = 3
 _MAX_ERROR_CHARS = 200
@@ -192,6 +193,25 @@ def count_window(
     return counts
 
 
+def judged_window(
+    window_seconds: float, *, method_started: str | None, now: float | None = None
+) -> float:
+    """Say how many seconds a load probe looks back: its window, or to the method's start.
+
+    Before the method the window is the one written. After it, what users saw while the
+    fault was in place must count however long the method took (a pod that takes 20 s to
+    come back would otherwise leave its errors outside a 10 s window and the run would
+    pass), so the window reaches back to when the method started.
+    """
+    if not method_started:
+        return window_seconds
+    try:
+        started = float(method_started)
+    except ValueError:
+        return window_seconds
+    return max(window_seconds, (time.time() if now is None else now) - started)
+
+
 def load_summary(
     results_dir: str,
     window_seconds: float = 15,
@@ -203,13 +223,16 @@ def load_summary(
     Waits up to ``wait_seconds`` for ``min_responses`` responses to be in the window
     (the load may have just started with the pod); returns the counts either way,
     so the tolerance, not an exception, decides and the journal shows the numbers.
+    Under ripple's runner, after the method the window reaches back to the method's start
+    (:func:`judged_window`); the output's ``window_seconds`` says which was counted.
     """
     path = Path(results_dir) / LOAD_RESULTS_FILE
     deadline = time.monotonic() + float(wait_seconds)
     while True:
-        counts = count_window(
-            path, window_seconds=float(window_seconds), min_responses=int(min_responses)
+        window = judged_window(
+            float(window_seconds), method_started=os.environ.get(METHOD_STARTED_ENV)
         )
+        counts = count_window(path, window_seconds=window, min_responses=int(min_responses))
         if counts.responses >= int(min_responses) or time.monotonic() >= deadline:
             return counts.as_output()
         time.sleep(0.5)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from ripple_contract.names import (
     JOURNAL_INTERRUPTED_KEY,
     JOURNAL_NOTE_KEY,
     JOURNAL_SAFEGUARD_KEY,
+    METHOD_STARTED_ENV,
 )
 from ripple_contract.safeguards import DEFAULT_INTERVAL_SECONDS, Safeguard
 from ripple_contract.timeline import Timeline
@@ -146,8 +148,9 @@ class RunTracker(RunEventHandler):  # type: ignore[misc]
         self.secrets = secrets or {}
 
     def start_method(self, experiment: Any) -> None:
-        """From here on, faults may be in place."""
+        """From here on, faults may be in place; the load probes judge from this moment."""
         self.method_started = True
+        os.environ[METHOD_STARTED_ENV] = f"{time.time():.3f}"
 
     def start_rollbacks(self, experiment: Any) -> None:
         """Chaoslib plays the rollbacks itself."""
@@ -204,6 +207,7 @@ def play(
     if safeguards and not prometheus_url:
         raise ValueError("safeguards need a Prometheus URL (--prometheus-url)")
     runner_interrupt.reset()
+    os.environ.pop(METHOD_STARTED_ENV, None)
     controls: dict[str, Any] = {}
     if safeguards and prometheus_url:
         from . import safeguards as watch  # chaosaddons only for runs that have safeguards

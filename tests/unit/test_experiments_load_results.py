@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from ripple_contract.names import METHOD_STARTED_ENV
 from ripple_experiments.extension.load_results import (
     count_window,
+    judged_window,
     load_summary,
     no_failures,
     parse_line,
@@ -153,3 +155,29 @@ def test_tolerance_without_a_value_is_not_steady() -> None:
 def test_percentiles_by_nearest_rank(values: list[float], p50: float, p99: float) -> None:
     ranked = percentiles(values)
     assert (ranked["p50"], ranked["p99"], ranked["max"]) == (p50, p99, max(values))
+
+
+def test_the_window_reaches_back_to_the_method_once_it_started() -> None:
+    assert judged_window(10, method_started=None, now=1000.0) == 10
+    assert judged_window(10, method_started="", now=1000.0) == 10
+    assert judged_window(10, method_started="995", now=1000.0) == 10
+    assert judged_window(10, method_started="970.5", now=1000.0) == 29.5
+    assert judged_window(10, method_started="not a time", now=1000.0) == 10
+
+
+def test_an_error_during_a_long_method_still_fails_the_hypothesis_after_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restart that took 25 s: its errors are older than the 10 s window, not forgotten."""
+    now = datetime.now(UTC)
+    lines = [result(ago=a, now=now) for a in (1, 2, 3, 4, 5, 6)]
+    lines.append(result(ago=20, code=0, error="connection refused", now=now))
+    write(tmp_path, *lines)
+    before = load_summary(str(tmp_path), window_seconds=10, min_responses=5, wait_seconds=0)
+    assert (before["window_seconds"], before["failures"]) == (10, 0)
+    assert no_failures(before, min_responses=5)
+    monkeypatch.setenv(METHOD_STARTED_ENV, f"{now.timestamp() - 25:.3f}")
+    after = load_summary(str(tmp_path), window_seconds=10, min_responses=5, wait_seconds=0)
+    assert after["window_seconds"] >= 25
+    assert after["failures"] == 1
+    assert not no_failures(after, min_responses=5)
