@@ -6,7 +6,7 @@ status says why; "not yet" (a ConfigMap to come, a Job still stopping) retries l
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, Final
 
@@ -14,7 +14,7 @@ import kopf
 
 from ripple_contract import names
 
-from . import metrics, orphans, reconcile, scheduler, startup, sweep
+from . import metrics, orphans, reconcile, runs, scheduler, startup, sweep
 from .errors import RetryLaterError
 from .kube import throttled_delay
 from .spec import InvalidSpecError
@@ -159,11 +159,26 @@ async def delete_scenario(
 @kopf.on.resume(*JOBS, labels=RUN_JOBS)
 @kopf.on.field(*JOBS, field="status", labels=RUN_JOBS)
 async def follow_job(
-    body: kopf.Body, memo: kopf.Memo, logger: kopf.Logger, retry: int, **_: Any
+    body: kopf.Body,
+    old: Any,
+    reason: str,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    retry: int,
+    **_: Any,
 ) -> None:
     """Write a finished run's outcome into its scenario."""
+    just_finished = (
+        reason != kopf.Reason.RESUME
+        and retry == 0
+        and isinstance(old, Mapping)
+        and runs.is_finished(body)
+        and not runs.is_finished({"status": old})
+    )
     async with outcome("follow_job", retry):
-        await reconcile.handle_follow_job(startup.context_of(memo), job=body, logger=logger)
+        await reconcile.handle_follow_job(
+            startup.context_of(memo), job=body, logger=logger, just_finished=just_finished
+        )
 
 
 @kopf.on.event(*JOBS, labels=RUN_JOBS)

@@ -109,15 +109,28 @@ class Kube:
             raise
         return body
 
-    async def update_status(self, namespace: str, name: str, mutate: StatusMutation) -> Body | None:
+    async def update_status(
+        self,
+        namespace: str,
+        name: str,
+        mutate: StatusMutation,
+        *,
+        read: Mapping[str, Any] | None = None,
+    ) -> Body | None:
         """Read-modify-write the scenario's status, retrying on conflicts.
 
         The write carries the read's resourceVersion, so two writers (the scenario's
-        handler and the Job's) never overwrite each other's history. Returns the stored
-        scenario, or ``None`` when it is gone or ``mutate`` had nothing to change.
+        handler and the Job's) never overwrite each other's history. ``read`` is the
+        scenario as the caller just read it: the first write goes over it (one GET less);
+        a conflict reads it again. Returns the stored scenario, or ``None`` when it is gone
+        or ``mutate`` had nothing to change.
         """
         for _ in range(MAX_CONFLICT_RETRIES):
-            body = await self.get_scenario(namespace, name)
+            if read is not None:
+                body: Body | None = dict(read)  # the status is replaced, never changed
+                read = None
+            else:
+                body = await self.get_scenario(namespace, name)
             if body is None:
                 return None
             changes = mutate(body)

@@ -34,6 +34,7 @@ from .kube import Kube, RefusedError
 from .policy import ReferenceNotFoundError, check_policy, references
 from .spec import InvalidSpecError, ScenarioSpec, check_scenario_name, parse_spec
 from .status import (
+    Journal,
     RunInfo,
     finished_patch,
     invalid_patch,
@@ -112,8 +113,14 @@ async def handle_reconcile_scenario(
     decision = decisions.decide_reconcile(scenario, jobs)
     if decision.vanished_run is not None:
         logger.warning("run %s lost its Job before it finished", decision.vanished_run)
+        journal = await _read_journal(ctx, scenario, decision.vanished_run)
         await _record_run(
-            ctx, scenario=scenario, job=None, run=decision.vanished_run, logger=logger
+            ctx,
+            scenario=scenario,
+            job=None,
+            run=decision.vanished_run,
+            journal=journal,
+            logger=logger,
         )
     match decision.next:
         case decisions.WaitForRun(trigger=trigger, job=job):
@@ -356,8 +363,15 @@ async def _read_references(ctx: Context, spec: ScenarioSpec, namespace: str) -> 
 # --- following runs ---------------------------------------------------------------------
 
 
-async def handle_follow_job(ctx: Context, *, job: Body, logger: Logger) -> None:
-    """When a run's Job has ended, write its outcome into the scenario (once)."""
+async def handle_follow_job(
+    ctx: Context, *, job: Body, logger: Logger, just_finished: bool = False
+) -> None:
+    """When a run's Job has ended, write its outcome into the scenario (once).
+
+    ``just_finished``: this change is the Job's end itself, so its run is all but surely
+    unrecorded and the journal is read beside the scenario (one round trip, not two).
+    Otherwise (a later change, a restart) the journal is read only if the run needs it.
+    """
     meta = _meta(job)
     namespace, job_name = meta["namespace"], meta["name"]
     finished = runs.is_finished(job)
@@ -365,25 +379,55 @@ async def handle_follow_job(ctx: Context, *, job: Body, logger: Logger) -> None:
     ended = decisions.ended_run(job)
     if ended is None:
         return
-    scenario = await ctx.kube.get_scenario(namespace, ended.scenario)
+    journal_name = names.journal_configmap_name(ended.scenario, ended.run)
+    journal: Journal | None = None
+    if just_finished:
+        scenario, journal = await asyncio.gather(
+            ctx.kube.get_scenario(namespace, ended.scenario),
+            ctx.kube.read_journal(namespace, journal_name),
+        )
+    else:
+        scenario = await ctx.kube.get_scenario(namespace, ended.scenario)
     if scenario is None:
         return
     follow = decisions.decide_follow(scenario, ended.run)
+    reconcile = follow.reconcile
     if follow.record:
-        await _record_run(ctx, scenario=scenario, job=job, run=ended.run, logger=logger)
-    if follow.reconcile:
+        if not just_finished:
+            journal = await ctx.kube.read_journal(namespace, journal_name)
+        stored = await _record_run(
+            ctx, scenario=scenario, job=job, run=ended.run, journal=journal, logger=logger
+        )
+        # What waited for this run shows in the status just written (a newer generation
+        # or rerun); without it the reconcile would find nothing to start.
+        reconcile = stored is None or runs.maybe_pending(stored)
+    if reconcile:
         await handle_reconcile_scenario(
             ctx, namespace=namespace, name=ended.scenario, logger=logger
         )
 
 
+async def _read_journal(ctx: Context, scenario: Body, run: str) -> Journal | None:
+    ref = _ref(scenario)
+    return await ctx.kube.read_journal(ref.namespace, names.journal_configmap_name(ref.name, run))
+
+
 async def _record_run(
-    ctx: Context, *, scenario: Body, job: Body | None, run: str, logger: Logger
-) -> None:
-    """Write a run's end into the status; ``job`` is ``None`` when its Job vanished."""
+    ctx: Context,
+    *,
+    scenario: Body,
+    job: Body | None,
+    run: str,
+    journal: Journal | None,
+    logger: Logger,
+) -> Body | None:
+    """Write a run's end (with the journal read for it) into the status.
+
+    ``job`` is ``None`` when its Job vanished. ``scenario`` was just read: the write goes
+    over it. Returns the stored scenario, or ``None`` if the run was recorded meanwhile.
+    """
     ref = _ref(scenario)
     journal_name = names.journal_configmap_name(ref.name, run)
-    journal = await ctx.kube.read_journal(ref.namespace, journal_name)
     if job is None:
         job_name, trigger, outcome = decisions.vanished_job_end(scenario, run)
     else:
@@ -408,9 +452,9 @@ async def _record_run(
         dropped[:] = gone
         return patch
 
-    stored = await ctx.kube.update_status(ref.namespace, ref.name, mark_finished)
+    stored = await ctx.kube.update_status(ref.namespace, ref.name, mark_finished, read=scenario)
     if stored is None:
-        return
+        return None
     verdict = record["verdict"]
     metrics.run_finished(ref.namespace, verdict, record.get("durationSeconds"))
     logger.info(
@@ -425,11 +469,17 @@ async def _record_run(
             f"{record.get('message', '')}"
         ),
     )
-    await _prune(ctx, stored, dropped=dropped, logger=logger)
+    if dropped:
+        await _prune(ctx, stored, dropped=dropped, logger=logger)
+    return stored
 
 
 async def _prune(ctx: Context, scenario: Body, *, dropped: list[str], logger: Logger) -> None:
-    """Delete the Jobs and ConfigMaps of runs that fell out of the history."""
+    """Delete the Jobs and ConfigMaps of runs that fell out of the history.
+
+    Called when this write dropped runs: the listing also finds objects of older runs a
+    former trim left behind (an operator stopped between the write and this).
+    """
     ref = _ref(scenario)
     history = (scenario.get("status") or {}).get("history") or []
     kept = [str(entry.get("id")) for entry in history]
@@ -445,8 +495,7 @@ async def _prune(ctx: Context, scenario: Body, *, dropped: list[str], logger: Lo
         doomed.add(names.experiment_configmap_name(ref.name, run))
     for name in sorted(doomed):
         await ctx.kube.delete_configmap(ref.namespace, name)
-    if dropped:
-        logger.info("history trimmed: runs %s deleted", ", ".join(dropped))
+    logger.info("history trimmed: runs %s deleted", ", ".join(dropped))
 
 
 # --- stopping runs ----------------------------------------------------------------------
@@ -481,8 +530,13 @@ async def handle_record_ended_runs(
     if scenario is None:
         return
     jobs = await ctx.kube.list_jobs(namespace, name)
+    latest: Body = scenario  # each write goes over the one before
     for run, job in decisions.unrecorded_ends(scenario, jobs):
-        await _record_run(ctx, scenario=scenario, job=job, run=run, logger=logger)
+        journal = await _read_journal(ctx, latest, run)
+        stored = await _record_run(
+            ctx, scenario=latest, job=job, run=run, journal=journal, logger=logger
+        )
+        latest = stored or latest
 
 
 async def handle_watch_job(
