@@ -15,10 +15,10 @@ import kopf
 
 from ripple_contract.commands import OneLineParser
 
-from . import leader
+from . import leader, metrics
 from .config import Config, ConfigError, LogFormat, load_config
 from .kube import Kube
-from .startup import MEMO_CONFIG
+from .startup import MEMO_CONFIG, MEMO_SERVED, serve, unserve
 
 
 def build_parser() -> OneLineParser:
@@ -76,10 +76,25 @@ def main(argv: Sequence[str]) -> int:
 async def run_elected(config: Config, *, liveness: str | None, memo: kopf.Memo) -> int:
     """Wait as a standby for the Lease, then run the operator while it stays ours.
 
-    0 when stopped (SIGTERM), 1 when the Lease was lost: the kubelet restarts the container,
-    which waits as a standby again.
+    Metrics and pages are served from the start, standby included (the pages only read the
+    API; ``ripple_leader`` says which replica leads), so their Services answer whichever
+    pod they pick. 0 when stopped (SIGTERM), 1 when the Lease was lost: the kubelet
+    restarts the container, which waits as a standby again.
     """
     kube = await Kube.connect()
+    metrics.LEADER.set(0)
+    server, served = await serve(config, kube)
+    memo[MEMO_SERVED] = True
+    try:
+        return await lead(config, kube, liveness=liveness, memo=memo)
+    finally:
+        metrics.LEADER.set(0)
+        await unserve(server, served)
+        await kube.close()
+
+
+async def lead(config: Config, kube: Kube, *, liveness: str | None, memo: kopf.Memo) -> int:
+    """Stand by until the Lease is ours (or we are stopped), then run Kopf while it stays."""
     elector = leader.Elector(
         kube=kube,
         namespace=config.lease_namespace,
@@ -101,7 +116,6 @@ async def run_elected(config: Config, *, liveness: str | None, memo: kopf.Memo) 
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
     if not acquired:
-        await kube.close()
         return 0
     lost = asyncio.Event()
     keeper = asyncio.create_task(elector.keep(lost), name="ripple lease renewal")
@@ -120,5 +134,4 @@ async def run_elected(config: Config, *, liveness: str | None, memo: kopf.Memo) 
             await keeper
         if not lost.is_set():
             await elector.release()
-        await kube.close()
     return 1 if lost.is_set() else 0

@@ -21,6 +21,9 @@ RUN_SECONDS: Final = Histogram(
     ["verdict"],
     buckets=(5, 10, 30, 60, 120, 300, 600, 1800, 3600),
 )
+LEADER: Final = Gauge(
+    "ripple_leader", "1 on the replica that runs the scenarios (the Lease's holder), else 0."
+)
 ACTIVE_RUNS: Final = Gauge("ripple_active_runs", "Runs whose Job has not finished.")
 INVALID_SPECS: Final = Counter(
     "ripple_invalid_specs_total", "Reconciliations that found an invalid spec."

@@ -7,11 +7,12 @@ import logging
 from typing import Any
 
 import kopf
+from aiohttp import web
 from prometheus_client import start_http_server
 
 from ripple_contract import names
 
-from . import pages
+from . import metrics, pages
 from .config import Config, load_config
 from .kube import Kube
 from .reconcile import Context
@@ -20,6 +21,9 @@ MEMO_CONTEXT = "ripple"
 MEMO_CONFIG = "ripple_config"
 MEMO_METRICS = "ripple_metrics_server"
 MEMO_PAGES = "ripple_pages"
+# Set when the caller serves metrics and pages itself (a replica elected by the Lease serves
+# them from its start, standby included, so that the Services answer whichever pod they pick).
+MEMO_SERVED = "ripple_served_outside"
 
 
 async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.Memo) -> None:
@@ -37,12 +41,9 @@ async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.M
     settings.watching.client_timeout = 330
     kube = await Kube.connect()
     memo[MEMO_CONTEXT] = Context(config=config, kube=kube)
-    if config.metrics_port:
-        memo[MEMO_METRICS] = start_http_server(config.metrics_port)
-    if config.pages_port:
-        memo[MEMO_PAGES] = await pages.start(
-            kube, namespaces=config.watch_namespaces, port=config.pages_port
-        )
+    metrics.LEADER.set(1)
+    if not memo.get(MEMO_SERVED):
+        memo[MEMO_METRICS], memo[MEMO_PAGES] = await serve(config, kube)
     logging.getLogger(__name__).info(
         "ripple operator started: image %s, namespaces %s",
         config.image,
@@ -52,13 +53,25 @@ async def handle_start_operator(*, settings: kopf.OperatorSettings, memo: kopf.M
 
 async def handle_stop_operator(*, memo: kopf.Memo) -> None:
     """Close the pages, the API client and the metrics endpoint."""
-    served: Any = memo.get(MEMO_PAGES)
-    if served is not None:
-        await served.cleanup()
     context = memo.get(MEMO_CONTEXT)
     if isinstance(context, Context):
         await context.kube.close()
-    server: Any = memo.get(MEMO_METRICS)
+    await unserve(memo.get(MEMO_METRICS), memo.get(MEMO_PAGES))
+
+
+async def serve(config: Config, kube: Kube) -> tuple[Any, web.AppRunner | None]:
+    """Start the metrics endpoint and the pages the configuration asks for."""
+    server = start_http_server(config.metrics_port) if config.metrics_port else None
+    served = None
+    if config.pages_port:
+        served = await pages.start(kube, namespaces=config.watch_namespaces, port=config.pages_port)
+    return server, served
+
+
+async def unserve(server: Any, served: web.AppRunner | None) -> None:
+    """Stop what :func:`serve` started (either may be ``None``)."""
+    if served is not None:
+        await served.cleanup()
     if server is not None:
         http_server, thread = server
         await asyncio.to_thread(http_server.shutdown)

@@ -1,12 +1,15 @@
 """Two operator replicas: one leads by the Lease, the standby takes over when the leader is
 SIGKILLed mid-run (from this machine, the node), the run starts once and is recorded once.
+Both replicas serve metrics and pages meanwhile; ``ripple_leader`` tells them apart.
 
 The release goes back to one replica at the end, as the other tests expect.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -28,6 +31,16 @@ from tests.support.poll import wait_for
 
 LEASE = f"{OPERATOR}-leader"
 TAKEOVER_SECONDS = 15
+SERVED_PROBE = (
+    "import json, urllib.request\n"
+    "out = {}\n"
+    "for key, url in (('metrics', 'http://127.0.0.1:9090/metrics'),\n"
+    "                 ('pages', 'http://127.0.0.1:8090/')):\n"
+    "    with urllib.request.urlopen(url, timeout=5) as r:\n"
+    "        out[key] = [r.status, r.read().decode()]\n"
+    "print(json.dumps(out))\n"
+)
+LEADER_GAUGE = re.compile(r"^ripple_leader ([0-9.]+)$", re.MULTILINE)
 
 
 def holder(product: Product) -> str:
@@ -51,9 +64,24 @@ def replicas(product: Product, count: int) -> None:
             for p in product.items("pods", selector=OPERATOR_SELECTOR)
             if not p["metadata"].get("deletionTimestamp")
         ]
-        return len(pods) == count and all(is_ready(p) for p in pods)
+        templates = {p["metadata"].get("labels", {}).get("pod-template-hash") for p in pods}
+        # One ReplicaSet's pods only: a rollout's old pod may still be ready, then go.
+        return len(pods) == count and len(templates) == 1 and all(is_ready(p) for p in pods)
 
     wait_for(settled, timeout=180, interval=1.0, what=f"{count} operator pods ready")
+
+
+def served(product: Product, pod: str) -> tuple[float | None, int, str]:
+    """What one operator pod answers itself: its ``ripple_leader``, its pages' code and body."""
+    done = product.kubectl(
+        "exec", "-n", product.namespace, pod, "-c", "operator", "--",
+        "python3", "-c", SERVED_PROBE, timeout=30, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        return None, 0, done.stderr
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    gauge = LEADER_GAUGE.search(answers["metrics"][1])
+    return (float(gauge.group(1)) if gauge else None), answers["pages"][0], answers["pages"][1]
 
 
 @pytest.fixture
@@ -77,6 +105,23 @@ def test_the_standby_takes_over_a_killed_leader_mid_run(
         scenario_manifest(name, experiment="smoke", configuration={**QUICK, "observe_seconds": 30})
     )
     product.wait_phase(name, ("Running",), timeout=120)
+
+    def both_serve() -> dict[str, tuple[float | None, int, str]]:
+        live = [
+            p["metadata"]["name"]
+            for p in product.items("pods", selector=OPERATOR_SELECTOR)
+            if not p["metadata"].get("deletionTimestamp") and is_ready(p)
+        ]
+        assert sorted(live) == sorted(pods), (live, list(pods))
+        answers = {pod: served(product, pod) for pod in live}
+        short = {pod: (gauge, code, page[:300]) for pod, (gauge, code, page) in answers.items()}
+        assert all(code == 200 and name in page for _, code, page in answers.values()), short
+        return answers
+
+    answers = wait_for(both_serve, timeout=60, interval=1.0, what="pages on both replicas")
+    assert {pod: gauge for pod, (gauge, _, _) in answers.items()} == {
+        pod: (1.0 if pod == leader else 0.0) for pod in answers
+    }, holder(product)
     (operator,) = [
         c for c in pods[leader]["status"]["containerStatuses"] if c["name"] == "operator"
     ]
