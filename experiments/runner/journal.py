@@ -2,6 +2,9 @@
 
 Builders here are pure; :func:`store_journal` is the one place the runner writes to
 the Kubernetes API (with the sync client: the runner is a plain process, not async).
+The client is imported there, at the end of the run: a run's pod must not spend its
+first half second loading it before the experiment starts (an activity that needs it
+loads it itself).
 """
 
 from __future__ import annotations
@@ -11,12 +14,9 @@ import logging
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaoslib import PayloadEncoder
-from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
 
 from ripple_contract.journal_codec import MAX_CONFIGMAP_BYTES, JournalTooLargeError, encode_journal
 from ripple_contract.names import (
@@ -30,10 +30,12 @@ from ripple_contract.names import (
     journal_configmap_name,
 )
 from ripple_contract.owners import owner_reference
-from ripple_contract.timeline import Timeline
 from ripple_contract.verdict import judge
 
-from ..timeline.end_of_run import with_timeline
+if TYPE_CHECKING:
+    from kubernetes import client
+
+    from ripple_contract.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ def build_journal_configmap(
         payload = encode_journal(journal_text)
     except JournalTooLargeError as exc:
         raise JournalStoreError(str(exc)) from exc
+    from ..timeline.end_of_run import with_timeline  # pydantic's models: at the run's end
+
     payload = with_timeline(payload, timeline, limit=MAX_CONFIGMAP_BYTES)
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, **payload}
 
@@ -142,12 +146,17 @@ def write_termination_log(text: str, path: Path, *, must_exist: bool) -> bool:
 
 def kubernetes_api() -> client.ApiClient:
     """Connect with ``KUBECONFIG`` (or ``~/.kube/config``), else the pod's service account."""
+    from kubernetes import client, config
+
     config.load_config()  # type: ignore[no-untyped-call]
     return client.ApiClient()
 
 
 def scenario_uid(api: client.ApiClient, *, scenario: str, namespace: str) -> str | None:
     """Look up the scenario's uid for the owner reference; ``None`` when it is gone."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+
     try:
         body = client.CustomObjectsApi(api).get_namespaced_custom_object(
             GROUP, VERSION, namespace, PLURAL, scenario, _request_timeout=REQUEST_TIMEOUT
@@ -177,6 +186,10 @@ def store_journal(
     never be read nor garbage-collected. Transient API errors (connection refused or
     timed out, 5xx, 429) are retried with backoff until ``deadline_seconds`` have passed.
     """
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
     api = api or kubernetes_api()
     core = client.CoreV1Api(api)
     text = journal_to_json(journal)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaoslib.control import load_global_controls
 from chaoslib.experiment import run_experiment
@@ -37,11 +37,9 @@ from ripple_contract.names import (
     METHOD_STARTED_ENV,
 )
 from ripple_contract.safeguards import DEFAULT_INTERVAL_SECONDS, Safeguard
-from ripple_contract.timeline import Timeline
 from ripple_contract.verdict import Verdict, judge
 
 from ..load.vegeta import Load, LoadSettings
-from ..timeline import end_of_run
 from . import interrupt as runner_interrupt
 from .journal import (
     JournalStoreError,
@@ -50,6 +48,9 @@ from .journal import (
     write_journal_file,
     write_termination_log,
 )
+
+if TYPE_CHECKING:
+    from ripple_contract.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -287,6 +288,8 @@ def deliver(
     timeline: Timeline | None = None,
 ) -> bool:
     """Write the journal file, the ConfigMap and the termination message; False if one failed."""
+    from ..timeline import end_of_run
+
     delivered = True
     if journal is not None and destination.journal_path is not None:
         try:
@@ -318,6 +321,10 @@ def deliver(
 
 def execute(request: RunRequest) -> int:
     """Play the request and deliver its result; the exit code (0 Pass or Fail, 1 Error)."""
+    # The timeline's models (pydantic) load once the experiment has run: a run's pod
+    # starts its first activity without them.
+    from ..timeline import end_of_run
+
     terminating = _Terminating()
     previous = {sig: signal.signal(sig, terminating) for sig in (signal.SIGTERM, signal.SIGINT)}
     prepare_kubernetes_environment()
