@@ -14,7 +14,7 @@ import kopf
 
 from ripple_contract import names
 
-from . import metrics, orphans, reconcile, runs, scheduler, startup, sweep
+from . import memory, metrics, orphans, reconcile, runs, scheduler, startup, sweep
 from .errors import RetryLaterError
 from .kube import throttled_delay
 from .spec import InvalidSpecError
@@ -102,6 +102,18 @@ async def start_scheduler(memo: kopf.Memo, **_: Any) -> None:
             )
 
     scheduler.start(memo, fire=fire)
+
+
+@kopf.on.startup()
+async def start_memory_trim(memo: kopf.Memo, **_: Any) -> None:
+    """Give the heap's free pages back now and then (a start's bodies leave hundreds of MiB)."""
+    memory.start(memo)
+
+
+@kopf.on.cleanup()
+async def stop_memory_trim(memo: kopf.Memo, **_: Any) -> None:
+    """Stop the memory trimmer."""
+    await memory.stop(memo)
 
 
 @kopf.on.cleanup()

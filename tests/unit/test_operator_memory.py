@@ -1,0 +1,49 @@
+"""The memory trimmer gives the heap's freed pages back to the system (glibc only)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import kopf
+import pytest
+
+from ripple_operator import memory
+
+needs_glibc = pytest.mark.skipif(memory.MALLOC_TRIM is None, reason="no glibc malloc_trim")
+
+
+def rss_kib() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@needs_glibc
+def test_freed_bodies_go_back_to_the_system() -> None:
+    # As a start's bodies: 100 MiB of 4 KiB strings (the heap, below mmap's threshold),
+    # each 64th kept alive so that the heap's top never shrinks on its own.
+    chunks = [bytes(4096) + i.to_bytes(4, "big") for i in range(25_600)]
+    kept = chunks[::64]
+    del chunks
+    before = rss_kib()
+    memory.release_free_memory()
+    after = rss_kib()
+    assert kept
+    assert before - after > 50 * 1024, (before, after)
+
+
+@needs_glibc
+async def test_the_trimmer_runs_until_stopped() -> None:
+    memo = kopf.Memo()
+    memory.start(memo, period=0.01)
+    task = memo[memory.MEMO_TRIMMER]
+    await asyncio.sleep(0.05)
+    assert not task.done()
+    await memory.stop(memo)
+    assert task.cancelled()
+
+
+async def test_stop_without_a_trimmer() -> None:
+    await memory.stop(kopf.Memo())
