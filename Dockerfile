@@ -33,13 +33,17 @@ WORKDIR /src
 # Dependencies first, from pyproject.toml alone, so a source change does not reinstall them.
 COPY pyproject.toml ./
 # Of plotly only plotly.js stays (the reports inline it; its Python half, 60 MB, and narwhals
-# serve nothing here).
+# serve nothing here). The kubernetes client's asyncio half (kubernetes.aio, 68 MB with its
+# bytecode) goes too: chaostoolkit-kubernetes and the runner use its sync half, the operator
+# kubernetes_asyncio; tests/integration/test_image.py checks that nothing imports it.
+# setuptools serves only builds (nothing here imports it or pkg_resources at run time).
 RUN /opt/build/bin/python -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))' >requirements.txt \
  && /opt/ripple/bin/pip install -q -r requirements.txt \
  && site=$(/opt/ripple/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
  && find "$site/plotly" -mindepth 1 -maxdepth 1 ! -name package_data -exec rm -rf {} + \
  && find "$site/plotly/package_data" -mindepth 1 ! -name plotly.min.js -exec rm -rf {} + \
- && rm -rf "$site/narwhals" \
+ && rm -rf "$site/narwhals" "$site/kubernetes/aio" \
+ && /opt/ripple/bin/python -m pip uninstall -q -y setuptools \
  && test -s "$site/plotly/package_data/plotly.min.js"
 COPY README.md ./
 COPY contract ./contract

@@ -103,6 +103,35 @@ def test_no_build_tools_and_no_pip_are_left(image: str) -> None:
     assert "No module named pip" in done.stderr
 
 
+TRIMMED_PROBE = """
+import importlib, json, pkgutil, sys
+import chaosk8s, chaosprometheus, chaoslib, kopf, ripple_operator.main
+import ripple_experiments.runner.run, ripple_experiments.runner.journal
+loaded = []
+for pkg in (chaosk8s, chaosprometheus):
+    for info in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + "."):
+        importlib.import_module(info.name)
+        loaded.append(info.name)
+gone = {}
+for name in ("kubernetes.aio", "setuptools", "pkg_resources"):
+    try:
+        importlib.import_module(name)
+        gone[name] = False
+    except ImportError:
+        gone[name] = True
+print(json.dumps({"loaded": len(loaded), "gone": gone}))
+"""
+
+
+def test_what_the_image_leaves_out_nothing_imports(image: str) -> None:
+    """kubernetes.aio and setuptools are removed (image size): every module still loads."""
+    done = run(image, "-c", TRIMMED_PROBE, entrypoint="python3")
+    assert done.returncode == 0, done.stderr[-3000:]
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer["loaded"] > 10, answer
+    assert answer["gone"] == {"kubernetes.aio": True, "setuptools": True, "pkg_resources": True}
+
+
 def test_bad_flag_exits_2_with_one_line(image: str) -> None:
     done = run(image, "service", "--role", "sideways")
     assert done.returncode == 2
