@@ -7,7 +7,7 @@
 
 base_packages=(
   systemd systemd-sysv dbus conntrack iptables nftables iproute2 ethtool util-linux mount kmod
-  libseccomp2 pigz fuse-overlayfs e2fsprogs bash ca-certificates curl jq procps
+  libseccomp2 pigz fuse-overlayfs e2fsprogs bash ca-certificates curl jq procps ipset
   containerd runc containernetworking-plugins
 )
 

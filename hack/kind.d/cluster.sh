@@ -96,6 +96,18 @@ dns_ready() {
   [ "$(kctl -n kube-system get deploy coredns -o jsonpath='{.status.readyReplicas}')" = 2 ]
 }
 
+# addons: what runs in the cluster besides kubeadm's own (applied again on every `up`).
+addons() {
+  kctl apply -f "$here/manifests/kube-router-rbac.yaml" >/dev/null
+  local text
+  text=$(<"$here/kind.d/kube-router.yaml")
+  kctl apply -f - <<<"${text//\$\{KUBE_ROUTER_IMAGE\}/$kube_router_image}" >/dev/null
+  wait_until 180 "kube-router on every node" kube_router_ready
+}
+kube_router_ready() {
+  [ "$(kctl -n kube-system get ds kube-router -o jsonpath='{.status.numberReady}')" = 3 ]
+}
+
 up() {
   need_root
   local t0=$SECONDS
@@ -109,6 +121,7 @@ up() {
     run_kind export kubeconfig --name "$cluster_name" --kubeconfig "$kubeconfig" >&2
   fi
   pod_network
+  addons
   wait_until 180 "every node Ready" all_ready
   wait_until 180 "CoreDNS ready" dns_ready
   say "up in $((SECONDS - t0))s: $(nodes | tr '\n' ' ')Ready; run: eval \"\$(hack/kind env)\""

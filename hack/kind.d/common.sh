@@ -12,6 +12,9 @@ k8s_key="$cache/k8s/$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
 k8s_bin="$k8s_key/bin"
 kubeadm_bin="$k8s_key/kubeadm/kubeadm"
 kind_bin="$cache/kind/$KIND_VERSION/kind"
+# Images built for the nodes from the base image: their tags follow its recipe's.
+kube_proxy_image="ripple.local/kube-proxy:$KUBERNETES_VERSION-kind-${KIND_BASE_IMAGE##*-}"
+kube_router_image="ripple.local/kube-router:$KUBE_ROUTER_VERSION-kind-${KIND_BASE_IMAGE##*-}"
 
 export GOPATH="$cache/go" GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build"
 export GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0

@@ -5,8 +5,8 @@
 # imported into its containerd (k8s.io namespace, not unpacked), `docker commit`.
 # The images are ours: one-binary images of hack/cluster's Kubernetes build under
 # ripple.local/ (kubeadm is told imageRepository ripple.local, see cluster.sh), kube-proxy
-# over the base image (it needs iptables and conntrack), pause and CoreDNS as hack/cluster
-# saved them.
+# and kube-router over the base image (they need iptables, conntrack, ipset), pause and
+# CoreDNS as hack/cluster saved them.
 
 # one_binary_image REF BINARY: a `docker import`ed image holding BINARY in /usr/local/bin.
 one_binary_image() {
@@ -27,12 +27,22 @@ component_images() {  # builds the images kubeadm will use; prints their referen
     one_binary_image "ripple.local/$b:$v" "$k8s_bin/$b"
   done
   one_binary_image "ripple.local/etcd:$ETCD_VERSION" "$k8s_bin/etcd"
-  if ! docker image inspect "ripple.local/kube-proxy:$v" >/dev/null 2>&1; then
+  # Built under a tag that follows the base image's, named as kubeadm expects it.
+  if ! docker image inspect "$kube_proxy_image" >/dev/null 2>&1; then
     ctx=$(mktemp -d)
     cp "$k8s_bin/kube-proxy" "$ctx/"
     printf 'FROM %s\nCOPY kube-proxy /usr/local/bin/kube-proxy\nENTRYPOINT ["/usr/local/bin/kube-proxy"]\n' \
       "$KIND_BASE_IMAGE" >"$ctx/Dockerfile"
-    docker build -q -t "ripple.local/kube-proxy:$v" "$ctx" >/dev/null
+    docker build -q -t "$kube_proxy_image" "$ctx" >/dev/null
+    rm -rf "$ctx"
+  fi
+  docker tag "$kube_proxy_image" "ripple.local/kube-proxy:$v"
+  if ! docker image inspect "$kube_router_image" >/dev/null 2>&1; then
+    ctx=$(mktemp -d)
+    cp "$cache/kube-router/$KUBE_ROUTER_VERSION/kube-router" "$ctx/"
+    printf 'FROM %s\nCOPY kube-router /usr/local/bin/kube-router\nENTRYPOINT ["/usr/local/bin/kube-router"]\n' \
+      "$KIND_BASE_IMAGE" >"$ctx/Dockerfile"
+    docker build -q -t "$kube_router_image" "$ctx" >/dev/null
     rm -rf "$ctx"
   fi
   local i
@@ -42,7 +52,7 @@ component_images() {  # builds the images kubeadm will use; prints their referen
   done
   printf '%s\n' "ripple.local/kube-apiserver:$v" "ripple.local/kube-controller-manager:$v" \
     "ripple.local/kube-scheduler:$v" "ripple.local/kube-proxy:$v" \
-    "ripple.local/etcd:$ETCD_VERSION" "$PAUSE_IMAGE" "$COREDNS_IMAGE"
+    "ripple.local/etcd:$ETCD_VERSION" "$PAUSE_IMAGE" "$COREDNS_IMAGE" "$kube_router_image"
 }
 
 build_node_image() {
