@@ -103,6 +103,7 @@ addons() {
   text=$(<"$here/kind.d/kube-router.yaml")
   kctl apply -f - <<<"${text//\$\{KUBE_ROUTER_IMAGE\}/$kube_router_image}" >/dev/null
   wait_until 180 "kube-router on every node" kube_router_ready
+  local_addons
 }
 kube_router_ready() {
   [ "$(kctl -n kube-system get ds kube-router -o jsonpath='{.status.numberReady}')" = 3 ]

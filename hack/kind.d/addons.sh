@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# What the tests need besides the cluster, as hack/cluster deploys it: Chaos Mesh's
+# controller-manager, Toxiproxy's image, the Prometheus Operator with a Prometheus. The
+# functions are hack/cluster.d's own, run in a subshell with that file set's paths moved
+# below $dir/cluster.d (its CA for the webhook certificate; nothing of hack/cluster's
+# cluster is read or written) and three functions swapped: kctl talks to the kind cluster,
+# `ctr images import` is `kind load image-archive` (every node), `ctr images ls` finds
+# nothing (kind load skips what a node already has).
+# Not yet: Chaos Mesh's chaos-daemon (its chart asks for a privileged container, which a
+# node on a host without CAP_SYS_RESOURCE cannot start; the partition faults need it).
+
+local_addons() {
+  (
+    # shellcheck disable=SC2030,SC2031 # on purpose: only this subshell sees these
+    export RIPPLE_CLUSTER_DIR="$dir/cluster.d"
+    local kind_kubeconfig=$kubeconfig kind_context=$context
+    # shellcheck source=../cluster.d/common.sh
+    . "$here/cluster.d/common.sh"
+    # shellcheck source=../cluster.d/build.sh
+    . "$here/cluster.d/build.sh"
+    # shellcheck source=../cluster.d/pki.sh
+    . "$here/cluster.d/pki.sh"
+    # shellcheck source=../cluster.d/prometheus.sh
+    . "$here/cluster.d/prometheus.sh"
+    # shellcheck source=../cluster.d/chaos-mesh.sh
+    . "$here/cluster.d/chaos-mesh.sh"
+    # shellcheck source=../cluster.d/toxiproxy.sh
+    . "$here/cluster.d/toxiproxy.sh"
+    say() { echo "hack/kind: $*" >&2; }
+    kctl() { "$k8s_bin/kubectl" --kubeconfig="$kind_kubeconfig" --context="$kind_context" --request-timeout=10s "$@"; }
+    ctr_() {
+      case "$1 $2" in
+        "images import") run_kind load image-archive --name "$cluster_name" "$3" >/dev/null ;;
+        "images ls") ;;
+        *) die "ctr_ $* is not supported on kind" ;;
+      esac
+    }
+    chaos_mesh_has_daemon() { false; }
+    sock=/run/containerd/containerd.sock
+    mkdir -p "$pki"
+    if [ ! -s "$pki/ca.crt" ]; then
+      openssl ecparam -name prime256v1 -genkey -noout -out "$pki/ca.key" 2>/dev/null
+      openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=ripple-kind-webhook-ca" -days 3650 -sha256 \
+        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -out "$pki/ca.crt" 2>/dev/null
+    fi
+    chaos_mesh_addon
+    toxiproxy_addon
+    prometheus_addon
+  )
+}
