@@ -3,11 +3,10 @@
 # controller-manager, Toxiproxy's image, the Prometheus Operator with a Prometheus. The
 # functions are hack/cluster.d's own, run in a subshell with that file set's paths moved
 # below $dir/cluster.d (its CA for the webhook certificate; nothing of hack/cluster's
-# cluster is read or written) and three functions swapped: kctl talks to the kind cluster,
+# cluster is read or written) and some functions swapped: kctl talks to the kind cluster,
 # `ctr images import` is `kind load image-archive` (every node), `ctr images ls` finds
 # nothing (kind load skips what a node already has).
-# Not yet: Chaos Mesh's chaos-daemon (its chart asks for a privileged container, which a
-# node on a host without CAP_SYS_RESOURCE cannot start; the partition faults need it).
+# The chaos-daemon is not privileged on hosts without CAP_SYS_RESOURCE (below).
 
 local_addons() {
   (
@@ -35,7 +34,17 @@ local_addons() {
         *) die "ctr_ $* is not supported on kind" ;;
       esac
     }
-    chaos_mesh_has_daemon() { false; }
+    # Where a node cannot start privileged containers (no CAP_SYS_RESOURCE), the
+    # chaos-daemon runs with the chart's own capability list instead.
+    if lacks_sys_resource; then
+      eval "cluster_render() $(declare -f render | tail -n +2)"
+      render() {
+        case "$1" in
+          */chaos-mesh-values.yaml) cluster_render "$@" | sed '/^chaosDaemon:$/a\  privileged: false' ;;
+          *) cluster_render "$@" ;;
+        esac
+      }
+    fi
     sock=/run/containerd/containerd.sock
     mkdir -p "$pki"
     if [ ! -s "$pki/ca.crt" ]; then
