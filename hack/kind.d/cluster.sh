@@ -142,3 +142,13 @@ status() {
 }
 
 load() { run_kind load docker-image --name "$cluster_name" "$@"; }
+
+logs() {  # logs LINES
+  local n
+  kctl get nodes -o wide >&2 || true
+  kctl get pods -A --field-selector=status.phase!=Running >&2 || true
+  for n in $(exists && nodes); do
+    echo "----- $n: kubelet, containerd (last $1 lines) -----" >&2
+    docker exec "$n" journalctl --no-pager -n "$1" -u kubelet -u containerd >&2 || true
+  done
+}
