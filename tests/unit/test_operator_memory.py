@@ -47,3 +47,22 @@ async def test_the_trimmer_runs_until_stopped() -> None:
 
 async def test_stop_without_a_trimmer() -> None:
     await memory.stop(kopf.Memo())
+
+
+@needs_glibc
+def test_the_trimmer_collects_only_after_growth() -> None:
+    trimmer = memory.Trimmer(growth=16 << 20)
+    assert trimmer.step()  # the first look always collects
+    trimmer.gained = 0
+    assert not trimmer.step()  # nothing grew since, and the last time gave nothing back
+    grown = [bytes(4096) + i.to_bytes(4, "big") for i in range(8_192)]  # 32 MiB
+    assert trimmer.step()
+    assert grown
+    trimmer.gained = 0
+    kept = grown[::64]
+    del grown
+    assert not trimmer.step()  # freed, but not grown: not worth a look yet...
+    trimmer.gained = 32 << 20
+    assert trimmer.step()  # ...unless the last look gave back
+    assert trimmer.gained > 16 << 20, trimmer.gained  # this one did: the heap's free pages
+    assert kept
