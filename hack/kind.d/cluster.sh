@@ -81,6 +81,17 @@ ip route replace ${cidrs[$m]} via ${ips[$m]}"
     done
     docker exec "$n" sh -c "$script"
   done
+  # This machine reaches pods and Services as it does on hack/cluster's node (the tests
+  # call ClusterIPs): pod ranges via their node, Services via the control plane's
+  # kube-proxy. Routes of the kind ranges only; \`down\` removes them.
+  for n in "${!cidrs[@]}"; do ip route replace "${cidrs[$n]}" via "${ips[$n]}"; done
+  ip route replace "$kind_service_subnet" via "${ips[$cluster_name-control-plane]}"
+}
+host_routes_remove() {
+  local r
+  for r in "$kind_service_subnet" $(ip -4 route show | awk -v p="${kind_pod_subnet%.0.0/16}." 'index($1, p) == 1 {print $1}'); do
+    ip route del "$r" 2>/dev/null || true
+  done
 }
 all_have_pod_cidr() {
   local c
@@ -131,6 +142,7 @@ up() {
 down() {
   need_root
   if exists; then run_kind delete cluster --name "$cluster_name" --kubeconfig "$kubeconfig" >&2; fi
+  host_routes_remove
   rm -f "$kubeconfig"
   say "down"
 }
