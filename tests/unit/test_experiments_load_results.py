@@ -176,7 +176,8 @@ def test_an_error_during_a_long_method_still_fails_the_hypothesis_after_it(
     before = load_summary(str(tmp_path), window_seconds=10, min_responses=5, wait_seconds=0)
     assert (before["window_seconds"], before["failures"]) == (10, 0)
     assert no_failures(before, min_responses=5)
-    monkeypatch.setenv(METHOD_STARTED_ENV, f"{now.timestamp() - 25:.3f}")
+    # Whole seconds, rounded down: a start rounded up would make the window 24.9999 s.
+    monkeypatch.setenv(METHOD_STARTED_ENV, str(int(now.timestamp()) - 25))
     after = load_summary(str(tmp_path), window_seconds=10, min_responses=5, wait_seconds=0)
     assert after["window_seconds"] >= 25
     assert after["failures"] == 1
