@@ -3,6 +3,9 @@
 # the one-binary images. Everything is cached outside the repository, keyed by version,
 # so only the first `up` on a machine builds.
 
+# shellcheck source=version-stamp.sh
+. "$here/cluster.d/version-stamp.sh"
+
 export GOPATH="$cache/go" GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build"
 export GOFLAGS="-mod=readonly -buildvcs=false" CGO_ENABLED=0
 
@@ -43,14 +46,8 @@ build_kubernetes() {
   check_gomod kubernetes go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
   grep -q "k8s.io/api => k8s.io/api $KUBERNETES_STAGING_VERSION" "$here/gomod/kubernetes/go.mod" ||
     die "hack/gomod/kubernetes/go.mod: staging modules are not at $KUBERNETES_STAGING_VERSION"
-  # Stamp the version as Kubernetes' own build does, so `kubectl version` and the
-  # apiserver's /version report it.
-  local minor=${KUBERNETES_VERSION#v1.} ld="-s -w" p
-  minor=${minor%%.*}
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld="$ld -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
-    ld="$ld -X $p.gitTreeState=clean -X $p.gitCommit=$KUBERNETES_VERSION -X $p.buildDate=1970-01-01T00:00:00Z"
-  done
+  local ld
+  ld=$(kubernetes_ldflags)
   say "building Kubernetes $KUBERNETES_VERSION and etcd $ETCD_VERSION (cold: 10-15 min on an idle 2-core machine, 30 when busy; log $k8s_key/build.log) ..."
   mkdir -p "$k8s_key/tmp"
   (cd "$here/gomod/kubernetes" && nice go build -trimpath -ldflags "$ld" -o "$k8s_key/tmp" \

@@ -2,6 +2,9 @@
 # The binaries hack/kind builds: kind, kubeadm (in hack/gomod/kubernetes, beside the
 # binaries hack/cluster builds, stamped the same way) and crictl, each cached by version.
 
+# shellcheck source=../cluster.d/version-stamp.sh
+. "$here/cluster.d/version-stamp.sh"
+
 check_gomod() {  # check_gomod MODULE-DIR MODULE VERSION
   grep -qE "^[[:space:]]*(require )?$2 $3\$" "$here/gomod/$1/go.mod" ||
     die "hack/gomod/$1/go.mod does not require $2 $3 (hack/versions.env): keep them in step"
@@ -29,12 +32,8 @@ build_tools() {
   check_gomod cri-tools sigs.k8s.io/cri-tools "$CRICTL_VERSION"
   go_build "$cache/crictl/$CRICTL_VERSION/crictl" cri-tools "-s -w" sigs.k8s.io/cri-tools/cmd/crictl
   check_gomod kubernetes k8s.io/kubernetes "$KUBERNETES_VERSION"
-  local minor=${KUBERNETES_VERSION#v1.} ld="-s -w" p
-  minor=${minor%%.*}
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld="$ld -X $p.gitVersion=$KUBERNETES_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor"
-    ld="$ld -X $p.gitTreeState=clean -X $p.gitCommit=$KUBERNETES_VERSION -X $p.buildDate=1970-01-01T00:00:00Z"
-  done
+  local ld
+  ld=$(kubernetes_ldflags)
   go_build "$kubeadm_bin" kubernetes "$ld" k8s.io/kubernetes/cmd/kubeadm
   # The other Kubernetes binaries and the component images come from hack/cluster's build.
   local b

@@ -21,30 +21,30 @@ one_binary_image() {
   rm -rf "$root"
 }
 
+# on_base_image REF BINARY: an image of the kind base (iptables, ipset, a shell) whose
+# entrypoint is BINARY; built once per REF.
+on_base_image() {
+  local ref=$1 bin=$2 name ctx
+  docker image inspect "$ref" >/dev/null 2>&1 && return 0
+  name=$(basename "$bin")
+  ctx=$(mktemp -d)
+  cp "$bin" "$ctx/"
+  printf 'FROM %s\nCOPY %s /usr/local/bin/%s\nENTRYPOINT ["/usr/local/bin/%s"]\n' \
+    "$KIND_BASE_IMAGE" "$name" "$name" "$name" >"$ctx/Dockerfile"
+  docker build -q -t "$ref" "$ctx" >/dev/null
+  rm -rf "$ctx"
+}
+
 component_images() {  # builds the images kubeadm will use; prints their references
-  local v=$KUBERNETES_VERSION b ctx
+  local v=$KUBERNETES_VERSION b
   for b in kube-apiserver kube-controller-manager kube-scheduler; do
     one_binary_image "ripple.local/$b:$v" "$k8s_bin/$b"
   done
   one_binary_image "ripple.local/etcd:$ETCD_VERSION" "$k8s_bin/etcd"
   # Built under a tag that follows the base image's, named as kubeadm expects it.
-  if ! docker image inspect "$kube_proxy_image" >/dev/null 2>&1; then
-    ctx=$(mktemp -d)
-    cp "$k8s_bin/kube-proxy" "$ctx/"
-    printf 'FROM %s\nCOPY kube-proxy /usr/local/bin/kube-proxy\nENTRYPOINT ["/usr/local/bin/kube-proxy"]\n' \
-      "$KIND_BASE_IMAGE" >"$ctx/Dockerfile"
-    docker build -q -t "$kube_proxy_image" "$ctx" >/dev/null
-    rm -rf "$ctx"
-  fi
+  on_base_image "$kube_proxy_image" "$k8s_bin/kube-proxy"
   docker tag "$kube_proxy_image" "ripple.local/kube-proxy:$v"
-  if ! docker image inspect "$kube_router_image" >/dev/null 2>&1; then
-    ctx=$(mktemp -d)
-    cp "$cache/kube-router/$KUBE_ROUTER_VERSION/kube-router" "$ctx/"
-    printf 'FROM %s\nCOPY kube-router /usr/local/bin/kube-router\nENTRYPOINT ["/usr/local/bin/kube-router"]\n' \
-      "$KIND_BASE_IMAGE" >"$ctx/Dockerfile"
-    docker build -q -t "$kube_router_image" "$ctx" >/dev/null
-    rm -rf "$ctx"
-  fi
+  on_base_image "$kube_router_image" "$cache/kube-router/$KUBE_ROUTER_VERSION/kube-router"
   local i
   for i in "$PAUSE_IMAGE" "$COREDNS_IMAGE"; do
     docker image inspect "$i" >/dev/null 2>&1 ||
