@@ -13,6 +13,7 @@ import re
 import signal
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -71,6 +72,15 @@ def replicas(product: Product, count: int) -> None:
     wait_for(settled, timeout=180, interval=1.0, what=f"{count} operator pods ready")
 
 
+def live_pods(product: Product) -> dict[str, Any]:
+    """The operator's pods that are not stopping, by name."""
+    return {
+        p["metadata"]["name"]: p
+        for p in product.items("pods", selector=OPERATOR_SELECTOR)
+        if not p["metadata"].get("deletionTimestamp")
+    }
+
+
 def served(product: Product, pod: str) -> tuple[float | None, int, str]:
     """What one operator pod answers itself: its ``ripple_leader``, its pages' code and body."""
     done = product.kubectl(
@@ -96,10 +106,15 @@ def two_replicas(product: Product) -> Iterator[None]:
 def test_the_standby_takes_over_a_killed_leader_mid_run(
     product: Product, two_replicas: None
 ) -> None:
-    leader_id = wait_for(lambda: holder(product) or None, timeout=60, what="a leader")
+    def live_leader() -> tuple[str, dict[str, Any]] | None:
+        # Two replicas turn leader election on in the pod template: a rollout, whose old pod may
+        # still hold the Lease while it stops. Wait for a leader among the two that stay.
+        held = holder(product)
+        pods = live_pods(product)
+        return (held, pods) if len(pods) == 2 and held.rsplit("_", 1)[0] in pods else None
+
+    leader_id, pods = wait_for(live_leader, timeout=90, what="a leader among the live replicas")
     leader = leader_id.rsplit("_", 1)[0]  # the Lease names the process: <pod>_<random>
-    pods = {p["metadata"]["name"]: p for p in product.items("pods", selector=OPERATOR_SELECTOR)}
-    assert leader in pods, (leader_id, list(pods))
     name = "ha-takeover"
     product.apply(
         scenario_manifest(name, experiment="smoke", configuration={**QUICK, "observe_seconds": 30})
@@ -107,11 +122,7 @@ def test_the_standby_takes_over_a_killed_leader_mid_run(
     product.wait_phase(name, ("Running",), timeout=120)
 
     def both_serve() -> dict[str, tuple[float | None, int, str]]:
-        live = [
-            p["metadata"]["name"]
-            for p in product.items("pods", selector=OPERATOR_SELECTOR)
-            if not p["metadata"].get("deletionTimestamp") and is_ready(p)
-        ]
+        live = [name for name, pod in live_pods(product).items() if is_ready(pod)]
         assert sorted(live) == sorted(pods), (live, list(pods))
         answers = {pod: served(product, pod) for pod in live}
         short = {pod: (gauge, code, page[:300]) for pod, (gauge, code, page) in answers.items()}
