@@ -78,9 +78,12 @@ class Trimmer:
         """The resident set after the last collection, ``None`` before the first."""
         self.gained = 0
         """What the last collection gave back."""
+        self.looks = 0
+        """How many times :meth:`step` looked."""
 
     def step(self) -> bool:
         """Collect and trim if it may pay (see the class); ``True`` if it did."""
+        self.looks += 1
         now = rss_bytes()
         if (
             self.after is not None
@@ -103,12 +106,16 @@ async def trim_forever(period: float, trimmer: Trimmer | None = None) -> None:
         trimmer.step()
 
 
-def start(memo: kopf.Memo, *, period: float = DEFAULT_PERIOD_SECONDS) -> None:
+def start(
+    memo: kopf.Memo, *, period: float = DEFAULT_PERIOD_SECONDS, trimmer: Trimmer | None = None
+) -> None:
     """Start the trimmer task (nothing where there is no ``malloc_trim``); keep it in the memo."""
     if MALLOC_TRIM is None:
         log.debug("no malloc_trim in this C library: the heap is not trimmed")
         return
-    memo[MEMO_TRIMMER] = asyncio.create_task(trim_forever(period), name="ripple memory trim")
+    memo[MEMO_TRIMMER] = asyncio.create_task(
+        trim_forever(period, trimmer), name="ripple memory trim"
+    )
 
 
 async def stop(memo: kopf.Memo) -> None:

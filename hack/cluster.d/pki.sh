@@ -6,13 +6,7 @@
 # pki_setup: the CA, the service-account key pair and the admin's kubeconfig; each
 # component makes its own certificate in its NAME_configure.
 pki_setup() {
-  mkdir -p "$pki"
-  if [ ! -s "$pki/ca.crt" ]; then
-    openssl ecparam -name prime256v1 -genkey -noout -out "$pki/ca.key" 2>/dev/null
-    openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=ripple-local-ca" -days 3650 -sha256 \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-      -out "$pki/ca.crt" 2>/dev/null
-  fi
+  ca_setup ripple-local-ca
   if [ ! -s "$pki/sa.key" ]; then
     openssl ecparam -name prime256v1 -genkey -noout -out "$pki/sa.key" 2>/dev/null
     openssl ec -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
@@ -20,6 +14,15 @@ pki_setup() {
   cert admin "/O=system:masters/CN=ripple-admin"
   # Written aside and moved, so a reader never sees half a kubeconfig.
   write_kubeconfig "$kubeconfig.tmp" admin && mv "$kubeconfig.tmp" "$kubeconfig"
+}
+
+ca_setup() {  # ca_setup CN: the certificate authority $pki/ca.{crt,key}, made once
+  mkdir -p "$pki"
+  [ -s "$pki/ca.crt" ] && return 0
+  openssl ecparam -name prime256v1 -genkey -noout -out "$pki/ca.key" 2>/dev/null
+  openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=$1" -days 3650 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$pki/ca.crt" 2>/dev/null
 }
 
 cert() {  # cert NAME SUBJECT [SANS]: EC key and certificate signed by the cluster CA

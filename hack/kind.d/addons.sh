@@ -46,13 +46,7 @@ local_addons() {
       }
     fi
     sock=/run/containerd/containerd.sock
-    mkdir -p "$pki"
-    if [ ! -s "$pki/ca.crt" ]; then
-      openssl ecparam -name prime256v1 -genkey -noout -out "$pki/ca.key" 2>/dev/null
-      openssl req -x509 -new -key "$pki/ca.key" -subj "/CN=ripple-kind-webhook-ca" -days 3650 -sha256 \
-        -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-        -out "$pki/ca.crt" 2>/dev/null
-    fi
+    ca_setup ripple-kind-webhook-ca
     chaos_mesh_addon
     toxiproxy_addon
     prometheus_addon

@@ -34,12 +34,28 @@ def test_freed_bodies_go_back_to_the_system() -> None:
     assert before - after > 50 * 1024, (before, after)
 
 
+class ThriceTold(memory.Trimmer):
+    """A trimmer that says when it has looked three times."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thrice = asyncio.Event()
+
+    def step(self) -> bool:
+        collected = super().step()
+        if self.looks >= 3:
+            self.thrice.set()
+        return collected
+
+
 @needs_glibc
 async def test_the_trimmer_runs_until_stopped() -> None:
     memo = kopf.Memo()
-    memory.start(memo, period=0.01)
+    trimmer = ThriceTold()
+    memory.start(memo, period=0.01, trimmer=trimmer)
     task = memo[memory.MEMO_TRIMMER]
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(10):  # it looks again and again, on its own
+        await trimmer.thrice.wait()
     assert not task.done()
     await memory.stop(memo)
     assert task.cancelled()
