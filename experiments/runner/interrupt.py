@@ -7,6 +7,12 @@ as a global Chaos Toolkit control, raises ``InterruptExecution`` again after tha
 activity; chaoslib then marks the journal ``interrupted`` and plays the rollbacks.
 While the rollbacks run, further SIGTERMs are noted and ignored so they finish.
 
+That re-raise comes only after the activity's ``pauses.after``, which chaoslib serves
+with ``time.sleep`` in between: a minutes-long pause would outlast the pod's grace
+period and the rollbacks would never play. So while an experiment runs, chaoslib's
+activity module sees a ``time`` whose ``sleep`` does not begin a pause once an
+interruption is noted (a signal arriving during the pause interrupts it directly).
+
 A safeguard that fires (chaostoolkit-addons' control, see
 :mod:`ripple_experiments.runner.safeguards`) sends SIGUSR1; it interrupts the experiment the
 same way, is remembered as the safeguard's, and is ignored once the rollbacks play (chaoslib's
@@ -17,10 +23,12 @@ from __future__ import annotations
 
 import logging
 import signal
+import time
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+import chaoslib.activity
 from chaoslib.exceptions import InterruptExecution
 from chaoslib.run import RunEventHandler
 
@@ -96,6 +104,28 @@ def ignore_late_safeguard(signum: int, _frame: FrameType | None) -> None:
     logger.info("a safeguard fired after the experiment: nothing left to stop")
 
 
+def _raise_if_interrupted() -> None:
+    if _state.rolling_back:
+        return
+    if _state.signal_name:
+        raise InterruptExecution(f"{_state.signal_name} received")
+    if _state.safeguard:
+        raise InterruptExecution(f"safeguard {_state.safeguard} fired")
+
+
+class _InterruptiblePauses:
+    """Stands in for the ``time`` module inside chaoslib.activity while an experiment runs."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        """Pause, unless the run is interrupted already (rollbacks' pauses always pause)."""
+        _raise_if_interrupted()
+        time.sleep(seconds)
+
+
 class InterruptHandler(RunEventHandler):  # type: ignore[misc]
     """Installs the SIGTERM handler once chaoslib has installed its own, and guards rollbacks."""
 
@@ -107,9 +137,11 @@ class InterruptHandler(RunEventHandler):  # type: ignore[misc]
         signal.signal(signal.SIGTERM, _on_sigterm)
         signal.signal(signal.SIGUSR1, _on_safeguard)
         self._previous_sigint = signal.signal(signal.SIGINT, _on_sigterm)
+        chaoslib.activity.time = _InterruptiblePauses()  # type: ignore[assignment]
 
     def finish(self, journal: Any) -> None:
-        """Put SIGINT's handler back (chaoslib only restores SIGTERM's)."""
+        """Put SIGINT's handler and chaoslib's pauses back (chaoslib only restores SIGTERM's)."""
+        chaoslib.activity.time = time
         if self._previous_sigint is not None:
             signal.signal(signal.SIGINT, self._previous_sigint)
             self._previous_sigint = None
@@ -121,12 +153,7 @@ class InterruptHandler(RunEventHandler):  # type: ignore[misc]
 
 def after_activity_control(context: Any, state: Any = None, **_: Any) -> None:
     """Chaos Toolkit control: re-raise an interruption a Python activity swallowed."""
-    if _state.rolling_back:
-        return
-    if _state.signal_name:
-        raise InterruptExecution(f"{_state.signal_name} received")
-    if _state.safeguard:
-        raise InterruptExecution(f"safeguard {_state.safeguard} fired")
+    _raise_if_interrupted()
 
 
 def before_rollback_control(context: Any, **_: Any) -> None:

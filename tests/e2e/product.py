@@ -10,7 +10,8 @@ import json
 import re
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -338,6 +339,25 @@ class Product:
             text=True,
             env=self.cluster.env(),
         )  # fmt: skip
+
+    @contextmanager
+    def logs_on_failure(self, pod: str, container: str, lines: int = 40) -> Iterator[None]:
+        """Follow a container's log; a failing assertion inside carries its last lines.
+
+        The log is followed from the start, so what a pod said before it was deleted
+        is kept even once the pod is gone.
+        """
+        logs = self.follow_logs(pod, container)
+        try:
+            yield
+        except AssertionError as exc:
+            logs.kill()
+            out = logs.stdout.read() if logs.stdout else ""
+            tail = "".join(out.splitlines(True)[-lines:])
+            raise AssertionError(f"{exc}\n{pod}/{container}'s last log lines:\n{tail}") from exc
+        finally:
+            logs.kill()
+            logs.wait(timeout=10)
 
     def rollout(self, *deployments: str, timeout: int = 240) -> None:
         """Wait for Deployments to finish rolling out."""

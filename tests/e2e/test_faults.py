@@ -17,7 +17,7 @@ from tests.e2e.product import (
     is_ready,
     scenario_manifest,
 )
-from tests.support.poll import PollTimeout, wait_for
+from tests.support.poll import wait_for
 
 NETWORK_POLICY = "ripple-back-denies-ingress"
 GRACE_SECONDS = 60
@@ -85,33 +85,27 @@ def test_runner_pod_deleted_mid_method_rolls_back_and_says_error(product: Produc
     name = "fault-runner"
     netpol_scenario(product, name, fault_seconds=120)
     pod = running_runner(product, name)
-    logs = product.follow_logs(pod, "runner")
-    started = time.monotonic()
-    product.kubectl("delete", "pod", pod, "-n", product.namespace, "--wait=false")
-    try:
+    with product.logs_on_failure(pod, "runner"):
+        started = time.monotonic()
+        product.kubectl("delete", "pod", pod, "-n", product.namespace, "--wait=false")
         wait_for(
             lambda: NETWORK_POLICY not in product.names("networkpolicies"),
             timeout=GRACE_SECONDS + 30,
             interval=0.5,
             what="the rollback to delete the NetworkPolicy after SIGTERM",
         )
-    except PollTimeout as exc:
-        logs.kill()
-        tail = "".join((logs.stdout.read() if logs.stdout else "").splitlines(True)[-30:])
-        raise AssertionError(f"{exc}\nthe runner's last log lines:\n{tail}") from None
-    finally:
-        logs.kill()
-    print(f"NetworkPolicy rolled back {time.monotonic() - started:.1f}s after the pod deletion")
-    status = product.wait_run(name, run=1, timeout=GRACE_SECONDS + 120)
-    last = status["lastRun"]
-    print(f"runner deleted: phase {status['phase']}, verdict {status['verdict']}: {last}")
-    assert status["verdict"] == "Error", status.get("message")
-    assert last["reason"] == "Interrupted", last
-    assert status["phase"] in {"Completed", "Error"}
-    reason = f"{status.get('message', '')} {last.get('message', '')}"
-    assert re.search(r"SIGTERM|interrupted", reason), reason
-    assert last.get("status") == "interrupted", last
-    assert activity_statuses(last.get("rollbacks")) == {"allow-ingress-to-back-again": "succeeded"}
+        print(f"NetworkPolicy rolled back {time.monotonic() - started:.1f}s after the deletion")
+        status = product.wait_run(name, run=1, timeout=GRACE_SECONDS + 120)
+        last = status["lastRun"]
+        print(f"runner deleted: phase {status['phase']}, verdict {status['verdict']}: {last}")
+        assert status["verdict"] == "Error", status.get("message")
+        assert last["reason"] == "Interrupted", last
+        assert status["phase"] in {"Completed", "Error"}
+        reason = f"{status.get('message', '')} {last.get('message', '')}"
+        assert re.search(r"SIGTERM|interrupted", reason), reason
+        assert last.get("status") == "interrupted", last
+        rollbacks = activity_statuses(last.get("rollbacks"))
+        assert rollbacks == {"allow-ingress-to-back-again": "succeeded"}, last
     print(f"steady again after {product.wait_steady():.1f}s")
     product.delete_scenarios([name])
 
