@@ -103,6 +103,8 @@ env_() {
   printf 'export KUBECONFIG=%q\n' "$kubeconfig"
   # shellcheck disable=SC2016 # $PATH is for the shell that evals this
   printf 'export PATH=%q:"$PATH"\n' "$bindir"
+  # Where this machine reaches Prometheus's API (hack/cluster.d/prometheus.sh's NodePort).
+  printf 'export RIPPLE_PROMETHEUS_URL=%q\n' "http://127.0.0.1:$prometheus_node_port"
 }
 
 unmount_below() {  # unmount_below DIR: every mount below DIR, deepest first

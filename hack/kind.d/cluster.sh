@@ -131,6 +131,8 @@ up() {
     run_kind create cluster --config "$dir/kind.yaml" --kubeconfig "$kubeconfig" --retain=false >&2
   else
     run_kind export kubeconfig --name "$cluster_name" --kubeconfig "$kubeconfig" >&2
+    apiserver_restore  # after \`hack/kind stop kube-apiserver\`
+    wait_until 180 "the apiserver ready" apiserver_answers
   fi
   pod_network
   addons

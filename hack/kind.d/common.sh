@@ -49,4 +49,12 @@ env_() {
   printf 'export KUBECONFIG=%q\n' "$kubeconfig"
   # shellcheck disable=SC2016 # $PATH is for the shell that evals this
   printf 'export PATH=%q:"$PATH"\n' "$cache/tools/bin"
+  # Where this machine reaches Prometheus's API: its NodePort on the control plane's
+  # address on the \`kind\` network (this machine is not a node; 127.0.0.1 is not it).
+  local ip port
+  if ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$cluster_name-control-plane" 2>/dev/null) &&
+    port=$(kctl -n monitoring get service prometheus -o jsonpath='{.spec.ports[0].nodePort}' 2>/dev/null) &&
+    [ -n "$ip" ] && [ -n "$port" ]; then
+    printf 'export RIPPLE_PROMETHEUS_URL=%q\n' "http://$ip:$port"
+  fi
 }
