@@ -1,8 +1,9 @@
 """The demo services in a test namespace, and ``ripple run-experiment`` run against them.
 
-The runner runs on this machine (as from a laptop, with the test cluster's kubeconfig);
-the node is this machine too, so Service cluster IPs answer here and vegeta can load
-front directly. The services run from the locally built ``ripple:dev`` image.
+The runner runs on this machine (as from a laptop, with the test cluster's kubeconfig).
+Service cluster IPs answer here (hack/cluster: this machine is the node; hack/kind: it
+routes the cluster's ranges to the nodes), so vegeta can load front directly. The
+services run from the locally built ``ripple:dev`` image.
 """
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-"""The node itself: Ready, schedulable, and running the pinned Kubernetes version."""
+"""The nodes: Ready, schedulable, and running the pinned Kubernetes version."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 
-from tests.support.cluster import HACK_CLUSTER, TOP, Cluster
+from tests.support.cluster import CONTROL_PLANE_TAINT, HACK_CLUSTER, TOP, Cluster
 
 
 def pinned(name: str) -> str:
@@ -27,17 +27,29 @@ def test_server_and_kubectl_report_the_pinned_version(cluster: Cluster) -> None:
     assert version["clientVersion"]["gitVersion"] == expected
 
 
-def test_node_ready_untainted_with_containerd(cluster: Cluster) -> None:
-    (node,) = cluster.get_json("nodes")["items"]
-    conditions = {c["type"]: c["status"] for c in node["status"]["conditions"]}
-    assert conditions["Ready"] == "True"
-    assert not node["spec"].get("taints")
-    assert node["status"]["nodeInfo"]["containerRuntimeVersion"].startswith("containerd://1.")
-    assert node["status"]["nodeInfo"]["kubeletVersion"] == pinned("KUBERNETES_VERSION")
+def test_nodes_ready_with_containerd_and_somewhere_to_schedule(cluster: Cluster) -> None:
+    """Every node Ready on the pinned kubelet; ordinary pods have an untainted node, and the
+    only taint is a control plane's (hack/cluster: one untainted node; hack/kind: a tainted
+    control plane and two workers)."""
+    facts = cluster.facts
+    for node in cluster.get_json("nodes")["items"]:
+        conditions = {c["type"]: c["status"] for c in node["status"]["conditions"]}
+        assert conditions["Ready"] == "True", node["metadata"]["name"]
+        info = node["status"]["nodeInfo"]
+        assert info["containerRuntimeVersion"].startswith("containerd://1.")
+        assert info["kubeletVersion"] == pinned("KUBERNETES_VERSION")
+    assert facts.schedulable_nodes, facts.nodes
+    for node in facts.nodes:
+        assert set(node.taints) <= {f"{CONTROL_PLANE_TAINT}:NoSchedule"}, node
 
 
 def test_cluster_dns_and_chaos_crd_installed(cluster: Cluster) -> None:
-    dns = cluster.get_json("service", "kube-dns", "-n", "kube-system")
-    assert dns["spec"]["clusterIP"] == pinned("CLUSTER_DNS_IP")
+    """kube-dns's ClusterIP is what every kubelet gives pods as their nameserver."""
+    dns = cluster.facts.dns_ip
+    for node in cluster.facts.nodes:
+        configz = json.loads(
+            cluster.kubectl("get", "--raw", f"/api/v1/nodes/{node.name}/proxy/configz").stdout
+        )
+        assert configz["kubeletconfig"]["clusterDNS"] == [dns], node.name
     crd = cluster.get_json("crd", "networkchaos.chaos-mesh.org")
     assert crd["spec"]["names"]["kind"] == "NetworkChaos"

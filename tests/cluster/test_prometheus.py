@@ -41,11 +41,11 @@ def test_the_operator_runs_prometheus_from_its_resource(cluster: Cluster) -> Non
 
 
 def test_the_safeguard_probe_asks_prometheus() -> None:
-    assert probe.no_series(NEVER, prom.HOST_URL, safeguard="never") is True
-    assert probe.no_series(ALWAYS, prom.HOST_URL, safeguard="always") is False
+    assert probe.no_series(NEVER, prom.host_url(), safeguard="never") is True
+    assert probe.no_series(ALWAYS, prom.host_url(), safeguard="always") is False
     assert probe.answer_of("always") == "vector(1) returned 1 series ({} 1)"
     with pytest.raises(ActivityFailed, match="Prometheus refused the query"):
-        probe.no_series("sum(", prom.HOST_URL, safeguard="bad")
+        probe.no_series("sum(", prom.host_url(), safeguard="bad")
     with pytest.raises(ActivityFailed, match="cannot ask Prometheus"):
         probe.no_series(ALWAYS, "http://127.0.0.1:1", safeguard="away")
     assert probe.answer_of("away").startswith("could not be checked: cannot ask Prometheus")
@@ -124,7 +124,7 @@ def test_a_safeguard_that_never_holds_lets_the_run_pass(tmp_path: Path) -> None:
     code, journal, _ = run(
         tmp_path,
         "--prometheus-url",
-        prom.HOST_URL,
+        prom.host_url(),
         "--safeguard",
         f"never={NEVER}",
         method_seconds=4,
@@ -141,7 +141,7 @@ def test_a_safeguard_that_holds_aborts_the_run_and_the_rollback_plays(tmp_path: 
     code, journal, took = run(
         tmp_path,
         "--prometheus-url",
-        prom.HOST_URL,
+        prom.host_url(),
         "--safeguard",
         f"never={NEVER}",
         "--safeguard",
@@ -166,7 +166,7 @@ def test_a_safeguard_that_cannot_ask_prometheus_aborts_too(tmp_path: Path) -> No
         "--safeguard",
         f"blind={NEVER}",
         "--configuration",
-        f"prometheus_base_url={prom.HOST_URL}",
+        f"prometheus_base_url={prom.host_url()}",
         method_seconds=120,
     )
     assert code == 1

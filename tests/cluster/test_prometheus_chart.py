@@ -49,7 +49,7 @@ def scraped_past(moment: float) -> bool:
 
 @pytest.fixture(scope="module")
 def monitored(cluster: Cluster) -> Iterator[Product]:
-    assert prom.is_up(), f"no Prometheus at {prom.HOST_URL}: hack/cluster up brings it"
+    assert prom.is_up(), f"no Prometheus at {prom.host_url()}: hack/cluster up brings it"
     image_in_cluster(cluster)
     product = Product(cluster=cluster, helm_path=helm(), namespace=NAMESPACE, release=RELEASE)
     if cluster.kubectl("get", "namespace", NAMESPACE, check=False).returncode == 0:

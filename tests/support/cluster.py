@@ -7,13 +7,16 @@ context, so a test run cannot touch another cluster.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
 import secrets
 import shlex
+import socket
 import subprocess
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +25,12 @@ import yaml
 TOP = Path(__file__).resolve().parents[2]
 CLUSTERS = {"local": ("cluster", "ripple-local"), "kind": ("kind", "kind-ripple-kind")}
 """``RIPPLE_CLUSTER`` -> (the script under hack/, the context its ``up`` writes). ``local``
-(hack/cluster) is the default; ``kind`` (hack/kind, issue 17) does not yet run every test."""
+(hack/cluster) is the default; ``kind`` (hack/kind, issue 17) passes tests/cluster too."""
 _SCRIPT, CONTEXT = CLUSTERS.get(os.environ.get("RIPPLE_CLUSTER") or "local", ("", ""))
 if not _SCRIPT:
     raise RuntimeError(f"RIPPLE_CLUSTER must be one of {sorted(CLUSTERS)}")
 HACK_CLUSTER = TOP / "hack" / _SCRIPT
-"""The cluster's script (commands up, wait, status, env, logs, load)."""
+"""The cluster's script (commands up, wait, status, env, logs, load, stop, start)."""
 SERVER = re.compile(r"^https://127\.0\.0\.1:\d+$")
 UP_TIMEOUT = 80 * 60
 """A cold ``up`` compiles Kubernetes; it must still fit in CI's 90 minutes."""
@@ -45,12 +48,91 @@ class UnexpectedContextError(RuntimeError):
     """The kubeconfig does not point at the local ripple cluster."""
 
 
+CONTROL_PLANE_TAINT = "node-role.kubernetes.io/control-plane"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Node:
+    """One node as the API reports it."""
+
+    name: str
+    internal_ip: str
+    pod_cidr: str
+    taints: tuple[str, ...]
+    """Each taint as ``key:effect``."""
+
+    @property
+    def schedulable(self) -> bool:
+        """Whether ordinary pods (no tolerations) may run here."""
+        return not self.taints
+
+    def has_pod_ip(self, ip: str) -> bool:
+        return ipaddress.ip_address(ip) in ipaddress.ip_network(self.pod_cidr)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Facts:
+    """What the tests need to know about the cluster, asked of the cluster and its script
+    (never hack/cluster's values hard-coded): both hack/cluster and hack/kind satisfy it."""
+
+    nodes: tuple[Node, ...]
+    dns_ip: str
+    """kube-system/kube-dns's ClusterIP."""
+    prometheus_url: str
+    """Prometheus's API from this machine, as the script's ``env`` reports it."""
+    host_is_node: bool
+    """Whether this machine is a node (hack/cluster) or only routes to them (hack/kind):
+    a process here then reaches pods as the node does, which NetworkPolicies let through."""
+
+    def node(self, name: str) -> Node:
+        (found,) = (n for n in self.nodes if n.name == name)
+        return found
+
+    @property
+    def schedulable_nodes(self) -> tuple[Node, ...]:
+        return tuple(n for n in self.nodes if n.schedulable)
+
+
+def is_local_address(ip: str) -> bool:
+    """Whether ``ip`` is an address of this machine (binding to it succeeds)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.bind((ip, 0))
+        except OSError:
+            return False
+    return True
+
+
 @dataclass(frozen=True, kw_only=True)
 class Cluster:
     """A running local cluster: its kubeconfig, its tool directory, a kubectl."""
 
     kubeconfig: Path
     bindir: Path
+    prometheus_url: str
+    """Prometheus's API from this machine: ``RIPPLE_PROMETHEUS_URL`` of the script's ``env``."""
+
+    @cached_property
+    def facts(self) -> Facts:
+        """The cluster's facts, asked once per session (they do not change while it runs)."""
+        nodes = tuple(
+            Node(
+                name=item["metadata"]["name"],
+                internal_ip=next(
+                    a["address"] for a in item["status"]["addresses"] if a["type"] == "InternalIP"
+                ),
+                pod_cidr=item["spec"]["podCIDR"],
+                taints=tuple(f"{t['key']}:{t['effect']}" for t in item["spec"].get("taints", [])),
+            )
+            for item in self.get_json("nodes")["items"]
+        )
+        dns = self.get_json("service", "kube-dns", "-n", "kube-system")
+        return Facts(
+            nodes=nodes,
+            dns_ip=dns["spec"]["clusterIP"],
+            prometheus_url=self.prometheus_url,
+            host_is_node=any(is_local_address(n.internal_ip) for n in nodes),
+        )
 
     def env(self) -> dict[str, str]:
         """os.environ with KUBECONFIG and PATH (kubectl, helm, vegeta) for this cluster."""
@@ -153,7 +235,9 @@ def connect() -> Cluster:
     kubeconfig = Path(exports["KUBECONFIG"])
     bindir = Path(exports["PATH"].split(os.pathsep)[0])
     check_kubeconfig(kubeconfig)
-    return Cluster(kubeconfig=kubeconfig, bindir=bindir)
+    return Cluster(
+        kubeconfig=kubeconfig, bindir=bindir, prometheus_url=exports["RIPPLE_PROMETHEUS_URL"]
+    )
 
 
 def check_kubeconfig(kubeconfig: Path) -> None:

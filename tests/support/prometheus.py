@@ -1,14 +1,23 @@
-"""The local cluster's Prometheus (hack/cluster.d/prometheus.sh), through its real HTTP API."""
+"""The cluster's Prometheus (hack/cluster.d/prometheus.sh), through its real HTTP API."""
 
 from __future__ import annotations
 
 import json
 import urllib.parse
 import urllib.request
+from functools import cache
 from typing import Any, Final
 
-HOST_URL: Final = "http://127.0.0.1:30090"
-"""Prometheus's NodePort on the host."""
+from tests.support.cluster import connect
+
+
+@cache
+def host_url() -> str:
+    """Prometheus's API from this machine, as the cluster's script reports it
+    (hack/cluster: its NodePort on 127.0.0.1; hack/kind: on the control plane's address)."""
+    return connect().prometheus_url
+
+
 CLUSTER_URL: Final = "http://prometheus.monitoring.svc:9090"
 """What pods (and the chart's prometheus.url) use."""
 NAMESPACE: Final = "monitoring"
@@ -19,7 +28,7 @@ SELECTED_LABEL: Final = {"app.kubernetes.io/part-of": "ripple"}
 def api(path: str, **params: str) -> Any:
     """GET ``/api/v1/<path>`` and give its ``data``; AssertionError when it is not a success."""
     query = f"?{urllib.parse.urlencode(params)}" if params else ""
-    url = f"{HOST_URL}/api/v1/{path}{query}"
+    url = f"{host_url()}/api/v1/{path}{query}"
     with urllib.request.urlopen(url, timeout=10) as answer:
         body = json.loads(answer.read())
     assert body.get("status") == "success", f"{url}: {body}"
