@@ -39,7 +39,8 @@ COPY pyproject.toml ./
 # Of plotly only plotly.js stays (the reports inline it; its Python half, 60 MB, and narwhals
 # serve nothing here). The kubernetes client's asyncio half (kubernetes.aio, 68 MB with its
 # bytecode) goes too: chaostoolkit-kubernetes and the runner use its sync half, the operator
-# kubernetes_asyncio; tests/integration/test_image.py checks that nothing imports it.
+# plain aiohttp (no client library); tests/integration/test_image.py checks that nothing
+# imports it, and that kubernetes_asyncio is not installed.
 # setuptools serves only builds (nothing here imports it or pkg_resources at run time).
 # The wheels' extension modules ship their debug symbols (uvloop's alone 13 MB): stripped,
 # 30 MB of them become 9.

@@ -1,28 +1,37 @@
-"""All of the operator's Kubernetes I/O, asynchronous, through kubernetes_asyncio.
+"""All of the operator's Kubernetes I/O, asynchronous, over :mod:`.apiserver`'s session.
 
-Objects go in and come out as plain dicts in the API's own (camelCase) shape, so the
-pure modules never see a client model.
+Objects go in and come out as plain dicts in the API's own (camelCase) JSON shape.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import secrets
 import socket
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final, cast
-
-from kubernetes_asyncio import client, config
-from kubernetes_asyncio.client.exceptions import ApiException
+from typing import Any, Final
 
 from ripple_contract import names
 from ripple_contract.journal_codec import BadJournalError, decode_journal
 from ripple_contract.timeline import BadTimelineError, Timeline, from_configmap
 
+from .apiserver import (
+    JSON,
+    JSON_PATCH,
+    MERGE_PATCH,
+    METADATA_LIST,
+    ApiClient,
+    ApiError,
+    in_cluster_login,
+    kubeconfig_paths,
+    load_kubeconfig,
+    resource_path,
+)
 from .errors import RetryLaterError
+
+__all__ = ["ApiError", "Body", "Kube", "RefusedError", "StatusConflictError", "throttled_delay"]
 
 Body = dict[str, Any]
 StatusMutation = Callable[[Mapping[str, Any]], dict[str, Any] | None]
@@ -32,6 +41,7 @@ MAX_CONFLICT_RETRIES: Final = 10
 FIELD_MANAGER: Final = "ripple-operator"
 JOB_NAME_LABEL: Final = "batch.kubernetes.io/job-name"
 REPORTING_INSTANCE: Final = socket.gethostname()[:128]
+MANAGER: Final = {"fieldManager": FIELD_MANAGER}
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +59,10 @@ def throttled_delay(exc: BaseException) -> float | None:
     priority and fairness answers 429; that is "retry shortly", not a handler's failure,
     which Kopf would retry only after a minute.
     """
-    if not isinstance(exc, ApiException) or exc.status != 429:
+    if not isinstance(exc, ApiError) or exc.status != 429:
         return None
-    headers: Any = exc.headers or {}
     try:
-        return max(1.0, float(headers.get("Retry-After") or 1))
+        return max(1.0, float(exc.headers.get("Retry-After") or 1))
     except ValueError:
         return 1.0
 
@@ -65,49 +74,52 @@ class RefusedError(ValueError):
 class Kube:
     """One API client shared by every handler; open with :meth:`connect`."""
 
-    def __init__(self, api: client.ApiClient) -> None:
+    def __init__(self, api: ApiClient) -> None:
         self._api = api
-        self._core = client.CoreV1Api(api)
-        self._batch = client.BatchV1Api(api)
-        self._custom = client.CustomObjectsApi(api)
-        self._apps = client.AppsV1Api(api)
-        self._scheduling = client.SchedulingV1Api(api)
-        self._coordination = client.CoordinationV1Api(api)
 
     @classmethod
     async def connect(cls) -> Kube:
         """Log in from the pod's service account, or else from ``$KUBECONFIG``."""
-        configuration = client.Configuration()
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
-            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            login = in_cluster_login(os.environ)
         else:
-            # Read $KUBECONFIG now: the library's default is fixed when it is imported.
-            await config.load_kube_config(
-                config_file=os.environ.get("KUBECONFIG"), client_configuration=configuration
-            )
-        return cls(client.ApiClient(configuration))
+            login = load_kubeconfig(kubeconfig_paths(os.environ))
+        return cls(ApiClient(login))
 
     async def close(self) -> None:
         """Release the HTTP connections."""
         await self._api.close()
 
-    def _plain(self, obj: Any) -> Body:
-        plain: Body = self._api.sanitize_for_serialization(obj)
-        return plain
+    async def _get(self, path: str, *, selector: str | None = None, accept: str = JSON) -> Body:
+        query = {"labelSelector": selector} if selector else None
+        found: Body = await self._api.request("GET", path, query=query, accept=accept)
+        return found
+
+    async def _list(self, path: str, selector: str | None = None) -> list[Body]:
+        items: list[Body] = (await self._get(path, selector=selector)).get("items") or []
+        return items
+
+    async def _create(self, path: str, body: Mapping[str, Any]) -> Body:
+        stored: Body = await self._api.request("POST", path, query=MANAGER, body=body)
+        return stored
+
+    async def _replace(self, path: str, body: Mapping[str, Any]) -> Body:
+        stored: Body = await self._api.request("PUT", path, query=MANAGER, body=body)
+        return stored
+
+    async def _delete(self, path: str, options: Mapping[str, Any] | None = None) -> None:
+        await self._api.request("DELETE", path, body=options)
 
     # --- scenarios --------------------------------------------------------------------
 
     async def get_scenario(self, namespace: str, name: str) -> Body | None:
         """Get the scenario as stored now, or ``None`` if it is gone."""
         try:
-            body: Body = await self._custom.get_namespaced_custom_object(
-                names.GROUP, names.VERSION, namespace, names.PLURAL, name
-            )
-        except ApiException as exc:
+            return await self._get(_scenario_path(namespace, name))
+        except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
-        return body
 
     async def update_status(
         self,
@@ -144,45 +156,30 @@ class Kube:
                     status[key] = value
             body["status"] = status
             try:
-                stored: Body = await self._custom.replace_namespaced_custom_object_status(
-                    names.GROUP,
-                    names.VERSION,
-                    namespace,
-                    names.PLURAL,
-                    name,
-                    body,
-                    field_manager=FIELD_MANAGER,
-                )
-            except ApiException as exc:
+                return await self._replace(_scenario_path(namespace, name, "status"), body)
+            except ApiError as exc:
                 if exc.status == 409:
                     continue
                 if exc.status == 404:
                     return None
                 raise
-            return stored
         raise StatusConflictError(f"the status of {namespace}/{name} kept changing under us")
 
     # --- jobs -------------------------------------------------------------------------
 
     async def list_jobs(self, namespace: str, scenario: str) -> list[Body]:
         """Every Job of the scenario's runs (finished, running or being deleted)."""
-        jobs = await self._batch.list_namespaced_job(
-            namespace, label_selector=f"{names.LABEL_SCENARIO}={scenario}"
-        )
-        return [self._plain(job) for job in jobs.items]
+        return await self._list(_jobs(namespace), f"{names.LABEL_SCENARIO}={scenario}")
 
     async def create_job(self, job: Mapping[str, Any]) -> bool:
         """Create the Job; ``False`` if a Job of that name exists (another start won)."""
-        namespace = job["metadata"]["namespace"]
         try:
-            await self._batch.create_namespaced_job(
-                namespace, cast(Any, dict(job)), field_manager=FIELD_MANAGER
-            )
-        except ApiException as exc:
+            await self._create(_jobs(job["metadata"]["namespace"]), job)
+        except ApiError as exc:
             if exc.status == 409:
                 return False
             if exc.status == 422:
-                raise RefusedError(_api_message(exc)) from None
+                raise RefusedError(exc.message) from None
             raise
         return True
 
@@ -190,67 +187,57 @@ class Kube:
         """Delete a Job and its pods; foreground waits for the pods before the Job goes."""
         policy = "Foreground" if foreground else "Background"
         try:
-            await self._batch.delete_namespaced_job(
-                name, namespace, body=client.V1DeleteOptions(propagation_policy=policy)
-            )
-        except ApiException as exc:
+            await self._delete(_jobs(namespace, name), {"propagationPolicy": policy})
+        except ApiError as exc:
             if exc.status != 404:
                 raise
 
     async def termination_message(self, namespace: str, job: str, container: str) -> str | None:
         """Get the container's termination message (its last log lines if it failed silently)."""
-        pods = await self._core.list_namespaced_pod(
-            namespace, label_selector=f"{JOB_NAME_LABEL}={job}"
-        )
-        for pod in pods.items:
-            for state in pod.status.container_statuses or []:
-                if state.name != container:
+        for pod in await self.list_job_pods(namespace, job):
+            for state in (pod.get("status") or {}).get("containerStatuses") or []:
+                if state.get("name") != container:
                     continue
-                terminated = state.state.terminated if state.state else None
-                if terminated is not None and terminated.message:
-                    text: str = terminated.message
-                    return text
-                if terminated is not None and terminated.reason:
-                    reason: str = terminated.reason
-                    return f"{reason} (exit code {terminated.exit_code})"
+                terminated = (state.get("state") or {}).get("terminated")
+                if terminated and terminated.get("message"):
+                    return str(terminated["message"])
+                if terminated and terminated.get("reason"):
+                    return f"{terminated['reason']} (exit code {terminated.get('exitCode')})"
         return None
 
     # --- configmaps -------------------------------------------------------------------
 
-    async def read_configmap(self, namespace: str, name: str) -> client.V1ConfigMap | None:
+    async def read_configmap(self, namespace: str, name: str) -> Body | None:
         """Read a ConfigMap, or ``None`` if it does not exist."""
         try:
-            configmap: client.V1ConfigMap = await self._core.read_namespaced_config_map(
-                name, namespace
-            )
-        except ApiException as exc:
+            return await self._get(_core(namespace, "configmaps", name))
+        except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
-        return configmap
 
     async def get_configmap_data(self, namespace: str, name: str) -> dict[str, str] | None:
         """Get a ConfigMap's ``data``, or ``None`` if it does not exist."""
         configmap = await self.read_configmap(namespace, name)
-        return None if configmap is None else dict(configmap.data or {})
+        return None if configmap is None else dict(configmap.get("data") or {})
 
     async def secret_keys(self, namespace: str, name: str) -> frozenset[str] | None:
         """Name the keys a Secret holds (never its values), or ``None`` if it does not exist."""
         try:
-            secret = await self._core.read_namespaced_secret(name, namespace)
-        except ApiException as exc:
+            secret = await self._get(_core(namespace, "secrets", name))
+        except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
-        keys = frozenset((secret.data or {}).keys()) | frozenset((secret.string_data or {}).keys())
+        keys = frozenset(secret.get("data") or {}) | frozenset(secret.get("stringData") or {})
         del secret  # the values stay in this frame only
         return keys
 
     async def priority_class_exists(self, name: str) -> bool | None:
         """Whether the cluster has this PriorityClass; ``None`` if the operator may not ask."""
         try:
-            await self._scheduling.read_priority_class(name)
-        except ApiException as exc:
+            await self._get(resource_path("scheduling.k8s.io", "v1", "priorityclasses", name=name))
+        except ApiError as exc:
             if exc.status == 404:
                 return False
             if exc.status == 403:
@@ -264,7 +251,9 @@ class Kube:
         if configmap is None:
             return None
         try:
-            return decode_journal(data=configmap.data, binary_data=configmap.binary_data)
+            return decode_journal(
+                data=configmap.get("data"), binary_data=configmap.get("binaryData")
+            )
         except BadJournalError as exc:
             logger.warning("journal ConfigMap %s/%s: %s", namespace, name, exc)
             return None
@@ -275,7 +264,7 @@ class Kube:
         if configmap is None:
             return None
         try:
-            return from_configmap(configmap.data, configmap.binary_data)
+            return from_configmap(configmap.get("data"), configmap.get("binaryData"))
         except BadTimelineError as exc:
             logger.warning("timeline in ConfigMap %s/%s: %s", namespace, name, exc)
             return None
@@ -283,12 +272,11 @@ class Kube:
     async def read_lease(self, namespace: str, name: str) -> Body | None:
         """Read the leader election's Lease; ``None`` if there is none yet."""
         try:
-            lease = await self._coordination.read_namespaced_lease(name, namespace)
-        except ApiException as exc:
+            return await self._get(_leases(namespace, name))
+        except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
-        return self._plain(lease)
 
     async def write_lease(
         self, namespace: str, name: str, spec: Mapping[str, Any], *, resource_version: str
@@ -305,43 +293,36 @@ class Kube:
         }
         try:
             if not resource_version:
-                stored = await self._coordination.create_namespaced_lease(
-                    namespace, cast(Any, body), field_manager=FIELD_MANAGER
-                )
-            else:
-                body["metadata"]["resourceVersion"] = resource_version
-                stored = await self._coordination.replace_namespaced_lease(
-                    name, namespace, cast(Any, body), field_manager=FIELD_MANAGER
-                )
-        except ApiException as exc:
+                return await self._create(_leases(namespace), body)
+            body["metadata"]["resourceVersion"] = resource_version
+            return await self._replace(_leases(namespace, name), body)
+        except ApiError as exc:
             if exc.status == 409:
                 return None
             raise
-        return self._plain(stored)
 
     async def create_configmap(self, configmap: Mapping[str, Any]) -> None:
         """Create a ConfigMap; one left by an interrupted start of the same run is kept."""
-        namespace = configmap["metadata"]["namespace"]
         try:
-            await self._core.create_namespaced_config_map(
-                namespace, cast(Any, dict(configmap)), field_manager=FIELD_MANAGER
-            )
-        except ApiException as exc:
+            await self._create(_core(configmap["metadata"]["namespace"], "configmaps"), configmap)
+        except ApiError as exc:
             if exc.status != 409:
                 raise
 
     async def list_configmaps(self, namespace: str, scenario: str) -> list[Body]:
         """List the ConfigMaps of the scenario's runs (experiments and journals), metadata only."""
-        found = await self._core.list_namespaced_config_map(
-            namespace, label_selector=f"{names.LABEL_SCENARIO}={scenario}"
+        found = await self._get(
+            _core(namespace, "configmaps"),
+            selector=f"{names.LABEL_SCENARIO}={scenario}",
+            accept=METADATA_LIST,
         )
-        return [{"metadata": self._plain(item.metadata)} for item in found.items]
+        return [{"metadata": item.get("metadata") or {}} for item in found.get("items") or []]
 
     async def delete_configmap(self, namespace: str, name: str) -> None:
         """Delete a ConfigMap if it exists."""
         try:
-            await self._core.delete_namespaced_config_map(name, namespace)
-        except ApiException as exc:
+            await self._delete(_core(namespace, "configmaps", name))
+        except ApiError as exc:
             if exc.status != 404:
                 raise
 
@@ -355,20 +336,13 @@ class Kube:
         ``None`` when the cluster does not serve that kind (its CRD is absent).
         """
         try:
-            if namespace is None:
-                found = await self._custom.list_cluster_custom_object(
-                    group, version, plural, label_selector=selector
-                )
-            else:
-                found = await self._custom.list_namespaced_custom_object(
-                    group, version, namespace, plural, label_selector=selector
-                )
-        except ApiException as exc:
+            return await self._list(
+                resource_path(group, version, plural, namespace=namespace), selector
+            )
+        except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
-        items: list[Body] = found.get("items") or []
-        return items
 
     async def delete_object(
         self, group: str, version: str, plural: str, *, namespace: str, name: str, uid: str
@@ -377,14 +351,12 @@ class Kube:
 
         ``False`` if it is gone, or was replaced by another of the same name (a later run's).
         """
-        options = client.V1DeleteOptions(
-            preconditions=client.V1Preconditions(uid=uid), propagation_policy="Background"
-        )
+        options = {"preconditions": {"uid": uid}, "propagationPolicy": "Background"}
         try:
-            await self._custom.delete_namespaced_custom_object(
-                group, version, namespace, plural, name, body=options
+            await self._delete(
+                resource_path(group, version, plural, namespace=namespace, name=name), options
             )
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status in (404, 409):
                 return False
             raise
@@ -392,10 +364,7 @@ class Kube:
 
     async def list_job_pods(self, namespace: str, job: str) -> list[Body]:
         """List the pods of one Job (running, finished or being deleted)."""
-        pods = await self._core.list_namespaced_pod(
-            namespace, label_selector=f"{JOB_NAME_LABEL}={job}"
-        )
-        return [self._plain(pod) for pod in pods.items]
+        return await self.list_pods(namespace, f"{JOB_NAME_LABEL}={job}")
 
     # --- stopping everything (before the chart is uninstalled) ------------------------
 
@@ -409,11 +378,7 @@ class Kube:
     async def list_run_jobs(self, namespace: str | None) -> list[Body]:
         """Every run's Job in the namespace (in every namespace when ``None``)."""
         selector = f"{names.LABEL_MANAGED_BY}={names.MANAGED_BY},{names.LABEL_SCENARIO}"
-        if namespace is None:
-            jobs = await self._batch.list_job_for_all_namespaces(label_selector=selector)
-        else:
-            jobs = await self._batch.list_namespaced_job(namespace, label_selector=selector)
-        return [self._plain(job) for job in jobs.items]
+        return await self._list(_jobs(namespace), selector)
 
     async def remove_finalizer(self, namespace: str, name: str, finalizer: str) -> bool:
         """Take ``finalizer`` off the scenario; ``False`` if it did not hold one (or is gone).
@@ -429,10 +394,10 @@ class Kube:
             at = f"/metadata/finalizers/{finalizers.index(finalizer)}"
             patch = [{"op": "test", "path": at, "value": finalizer}, {"op": "remove", "path": at}]
             try:
-                await self._custom.patch_namespaced_custom_object(
-                    names.GROUP, names.VERSION, namespace, names.PLURAL, name, patch
+                await self._api.request(
+                    "PATCH", _scenario_path(namespace, name), body=patch, content_type=JSON_PATCH
                 )
-            except ApiException as exc:
+            except ApiError as exc:
                 if exc.status in (409, 422):
                     continue
                 if exc.status == 404:
@@ -446,22 +411,26 @@ class Kube:
 
         ``None`` if the Deployment does not exist.
         """
+        path = resource_path("apps", "v1", "deployments", namespace=namespace, name=name)
         try:
-            deployment = await self._apps.read_namespaced_deployment(name, namespace)
-            await self._apps.patch_namespaced_deployment_scale(
-                name, namespace, {"spec": {"replicas": 0}}
+            deployment = await self._get(path)
+            await self._api.request(
+                "PATCH",
+                f"{path}/scale",
+                body={"spec": {"replicas": 0}},
+                content_type=MERGE_PATCH,
             )
-        except ApiException as exc:
+        except ApiError as exc:
             if exc.status == 404:
                 return None
             raise
-        labels = deployment.spec.selector.match_labels or {}
+        selector = (deployment.get("spec") or {}).get("selector") or {}
+        labels: dict[str, str] = selector.get("matchLabels") or {}
         return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
 
     async def list_pods(self, namespace: str, selector: str) -> list[Body]:
         """List the pods of the namespace that match a label selector."""
-        pods = await self._core.list_namespaced_pod(namespace, label_selector=selector)
-        return [self._plain(pod) for pod in pods.items]
+        return await self._list(_core(namespace, "pods"), selector)
 
     # --- events -----------------------------------------------------------------------
 
@@ -474,39 +443,57 @@ class Kube:
         (a fault object whose scenario is gone).
         """
         meta = scenario["metadata"]
-        now = datetime.now(UTC)
-        event = client.CoreV1Event(
-            metadata=client.V1ObjectMeta(
-                name=f"{meta['name']}.{secrets.token_hex(8)}", namespace=meta["namespace"]
-            ),
-            involved_object=client.V1ObjectReference(
-                api_version=scenario.get("apiVersion") or f"{names.GROUP}/{names.VERSION}",
-                kind=scenario.get("kind") or names.KIND,
-                name=meta["name"],
-                namespace=meta["namespace"],
-                uid=meta.get("uid"),
-                resource_version=meta.get("resourceVersion"),
-            ),
-            type="Warning" if warning else "Normal",
-            reason=reason,
-            message=message[:1024],
-            source=client.V1EventSource(component=FIELD_MANAGER),
-            reporting_component=FIELD_MANAGER,
-            reporting_instance=REPORTING_INSTANCE,
-            first_timestamp=now,
-            last_timestamp=now,
-            count=1,
-        )
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        involved = {
+            "apiVersion": scenario.get("apiVersion") or f"{names.GROUP}/{names.VERSION}",
+            "kind": scenario.get("kind") or names.KIND,
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+        }
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": f"{meta['name']}.{secrets.token_hex(8)}",
+                "namespace": meta["namespace"],
+            },
+            "involvedObject": {key: value for key, value in involved.items() if value},
+            "type": "Warning" if warning else "Normal",
+            "reason": reason,
+            "message": message[:1024],
+            "source": {"component": FIELD_MANAGER},
+            "reportingComponent": FIELD_MANAGER,
+            "reportingInstance": REPORTING_INSTANCE,
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+        }
         try:
-            await self._core.create_namespaced_event(meta["namespace"], event)
-        except ApiException as exc:
+            await self._api.request("POST", _core(meta["namespace"], "events"), body=event)
+        except ApiError as exc:
             logger.warning("could not post event %s on %s: %s", reason, meta["name"], exc.reason)
 
 
-def _api_message(exc: ApiException) -> str:
-    """Give the ``message`` of the API server's Status answer, else its reason."""
-    try:
-        body = json.loads(exc.body or "{}")
-    except ValueError:
-        body = {}
-    return str(body.get("message") or exc.reason or exc.status)
+def _scenario_path(namespace: str, name: str, subresource: str | None = None) -> str:
+    return resource_path(
+        names.GROUP,
+        names.VERSION,
+        names.PLURAL,
+        namespace=namespace,
+        name=name,
+        subresource=subresource,
+    )
+
+
+def _jobs(namespace: str | None, name: str | None = None) -> str:
+    return resource_path("batch", "v1", "jobs", namespace=namespace, name=name)
+
+
+def _core(namespace: str, plural: str, name: str | None = None) -> str:
+    return resource_path("", "v1", plural, namespace=namespace, name=name)
+
+
+def _leases(namespace: str, name: str | None = None) -> str:
+    return resource_path("coordination.k8s.io", "v1", "leases", namespace=namespace, name=name)

@@ -13,13 +13,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
 from aiohttp import web
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from ripple_contract import names
 from ripple_report.html import PLOTLY_PATH, plotly_js, run_nav, run_page, runs_page, scenarios_page
 from ripple_report.model import ReportError, StoredRun, finished_runs, pick_run
 
-from .kube import Kube
+from .kube import ApiError, Kube
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ async def scenarios(request: web.Request) -> web.Response:
     try:
         for namespace in namespaces or (None,):
             found += await kube.list_scenarios(namespace)
-    except ApiException as exc:
+    except ApiError as exc:
         return _unavailable(exc)
     found.sort(key=lambda s: (s["metadata"].get("namespace", ""), s["metadata"].get("name", "")))
     return _html(scenarios_page(found))
@@ -80,7 +79,7 @@ async def runs(request: web.Request) -> web.Response:
     namespace, name = _watched(request), request.match_info["name"]
     try:
         scenario = await request.app[KUBE].get_scenario(namespace, name)
-    except ApiException as exc:
+    except ApiError as exc:
         return _unavailable(exc)
     if scenario is None:
         raise web.HTTPNotFound(text=f"no ChaosScenario {namespace}/{name}\n")
@@ -103,7 +102,7 @@ async def run(request: web.Request) -> web.Response:
         run_id = str(record.get("id"))
         configmap = str(record.get("journal") or names.journal_configmap_name(name, run_id))
         timeline = await kube.read_timeline(namespace, configmap)
-    except ApiException as exc:
+    except ApiError as exc:
         return _unavailable(exc)
     stored = StoredRun(
         namespace=namespace,
@@ -147,6 +146,6 @@ def _html(page: str) -> web.Response:
     return web.Response(text=page, content_type="text/html", headers=HEADERS)
 
 
-def _unavailable(exc: ApiException) -> web.Response:
+def _unavailable(exc: ApiError) -> web.Response:
     logger.warning("pages: the API server answered %s %s", exc.status, exc.reason)
     return web.Response(status=502, text=f"the API server answered {exc.status} {exc.reason}\n")
