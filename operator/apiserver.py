@@ -296,7 +296,6 @@ class ApiClient:
             connector=connector,
             timeout=TIMEOUT,
             headers={"User-Agent": USER_AGENT},
-            json_serialize=json.dumps,
         )
 
     async def close(self) -> None:
@@ -314,7 +313,7 @@ class ApiClient:
         accept: str = JSON,
     ) -> Any:
         """Send one request; give the answer's JSON, or raise :class:`ApiError`."""
-        data = None if body is None else json.dumps(body).encode()
+        data = None if body is None else json.dumps(body, default=_plain).encode()
         for attempt in range(2):
             headers = {"Accept": accept}
             if data is not None:
@@ -343,3 +342,10 @@ class ApiClient:
                     )
                 return json.loads(content) if content else None
         raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _plain(value: object) -> object:
+    """Serialize the read-only mappings a manifest may hold as JSON serializes dicts."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")

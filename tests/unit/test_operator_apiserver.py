@@ -174,3 +174,14 @@ def test_api_error_gives_the_status_message() -> None:
     assert ApiError(502, "Bad Gateway", "<html>").message == "Bad Gateway"
     assert ApiError(500).message == "500"
     assert ApiError(500, body="[1]").message == "500"
+
+
+def test_read_only_mappings_are_sent_as_objects() -> None:
+    from types import MappingProxyType
+
+    from ripple_operator.apiserver import _plain
+
+    manifest = {"metadata": MappingProxyType({"labels": MappingProxyType({"a": "b"})})}
+    assert json.loads(json.dumps(manifest, default=_plain)) == {"metadata": {"labels": {"a": "b"}}}
+    with pytest.raises(TypeError, match="set is not JSON serializable"):
+        json.dumps({"x": {1}}, default=_plain)
