@@ -137,7 +137,7 @@ class InterruptHandler(RunEventHandler):  # type: ignore[misc]
         signal.signal(signal.SIGTERM, _on_sigterm)
         signal.signal(signal.SIGUSR1, _on_safeguard)
         self._previous_sigint = signal.signal(signal.SIGINT, _on_sigterm)
-        chaoslib.activity.time = _InterruptiblePauses()  # type: ignore[assignment]
+        chaoslib.activity.time = _InterruptiblePauses()
 
     def finish(self, journal: Any) -> None:
         """Put SIGINT's handler and chaoslib's pauses back (chaoslib only restores SIGTERM's)."""
