@@ -19,7 +19,7 @@ import ssl
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import quote
@@ -91,12 +91,13 @@ class Login:
     cert_file: Path | None = None
     key_file: Path | None = None
     cert_data: bytes | None = None
-    key_data: bytes | None = None
-    token: str | None = None
+    key_data: bytes | None = field(default=None, repr=False)
+    """Secret, like ``token`` and ``password``: never in a repr (a log line, a traceback)."""
+    token: str | None = field(default=None, repr=False)
     token_file: Path | None = None
     """Read again as it rotates (a service account's projected token)."""
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 # --- finding the login ---------------------------------------------------------------------

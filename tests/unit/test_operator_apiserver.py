@@ -185,3 +185,18 @@ def test_read_only_mappings_are_sent_as_objects() -> None:
     assert json.loads(json.dumps(manifest, default=_plain)) == {"metadata": {"labels": {"a": "b"}}}
     with pytest.raises(TypeError, match="set is not JSON serializable"):
         json.dumps({"x": {1}}, default=_plain)
+
+
+def test_a_login_never_shows_its_secrets() -> None:
+    # a Login in a log line or a traceback must not carry the token, password or key
+    login = Login(
+        server="https://k",
+        token="s3cr3t-token",
+        username="admin",
+        password="s3cr3t-password",
+        key_data=b"s3cr3t-key",
+    )
+    shown = repr(login)
+    assert "https://k" in shown
+    assert "admin" in shown
+    assert "s3cr3t" not in shown, shown
