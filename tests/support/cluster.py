@@ -78,8 +78,6 @@ class Facts:
     nodes: tuple[Node, ...]
     dns_ip: str
     """kube-system/kube-dns's ClusterIP."""
-    prometheus_url: str
-    """Prometheus's API from this machine, as the script's ``env`` reports it."""
     host_is_node: bool
     """Whether this machine is a node (hack/cluster) or only routes to them (hack/kind):
     a process here then reaches pods as the node does, which NetworkPolicies let through."""
@@ -130,7 +128,6 @@ class Cluster:
         return Facts(
             nodes=nodes,
             dns_ip=dns["spec"]["clusterIP"],
-            prometheus_url=self.prometheus_url,
             host_is_node=any(is_local_address(n.internal_ip) for n in nodes),
         )
 
