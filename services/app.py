@@ -13,9 +13,8 @@ from aiohttp.typedefs import Handler
 from .config import ServiceConfig
 from .handlers import handle_healthz, handle_metrics, handle_readyz, handle_root
 from .metrics import Metrics
-from .rotating_session import RotatingSession
-from .state import CONFIG, LIFECYCLE, METRICS, ROUTE, ROUTE_OTHER, SESSION, Lifecycle
-from .upstream import new_session
+from .state import CONFIG, LIFECYCLE, METRICS, ROUTE, ROUTE_OTHER, UPSTREAM, Lifecycle
+from .upstream import new_pool
 
 #: How often buffered log lines are pushed to stdout.
 FLUSH_INTERVAL = 0.25
@@ -48,18 +47,13 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return response
 
 
-async def client_session(app: web.Application) -> AsyncIterator[None]:
-    """Open the keep-alive client session to the upstream, renewed by age; close it at the end."""
+async def upstream_pool(app: web.Application) -> AsyncIterator[None]:
+    """Open the keep-alive connections to the upstream, renewed by age; close them at the end."""
     config = app[CONFIG]
-    sessions = RotatingSession(
-        new_session,
-        max_age=config.upstream_max_connection_age,
-        grace=config.upstream_timeout + 1.0,
-    )
-    app[SESSION] = sessions
-    sessions.start()
+    assert config.upstream is not None
+    app[UPSTREAM] = new_pool(config.upstream, max_age=config.upstream_max_connection_age)
     yield
-    await sessions.close()
+    await app[UPSTREAM].close()
 
 
 async def flush_stdout(app: web.Application) -> AsyncIterator[None]:
@@ -87,5 +81,5 @@ def init_app(config: ServiceConfig) -> web.Application:
     setup_routes(app)
     app.cleanup_ctx.append(flush_stdout)
     if config.upstream is not None:
-        app.cleanup_ctx.append(client_session)
+        app.cleanup_ctx.append(upstream_pool)
     return app

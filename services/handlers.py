@@ -12,7 +12,7 @@ from .state import (
     CONFIG,
     LIFECYCLE,
     METRICS,
-    SESSION,
+    UPSTREAM,
     UPSTREAM_OUTCOME,
 )
 from .upstream import REQUEST_ID, call_upstream
@@ -37,8 +37,7 @@ async def handle_root(request: web.Request) -> web.Response:
         )
     else:
         result = await call_upstream(
-            app[SESSION].current,
-            config.upstream,
+            app[UPSTREAM],
             name=config.upstream_name or "upstream",
             budget=config.upstream_timeout,
             request_id=request_id,

@@ -11,6 +11,12 @@ import socket
 
 import aiohttp
 
+from .http_response import (
+    MalformedResponseError,
+    ResponseCutShortError,
+    ServerDisconnectedError,
+)
+
 _ERRNO_REASONS: dict[int, str] = {
     errno.ECONNREFUSED: "connection refused",
     errno.ECONNRESET: "connection reset",
@@ -44,14 +50,16 @@ def unreachable(upstream: str, exc: BaseException) -> str:
 
 def connection_failure(exc: BaseException) -> str:
     """Name why a connection failed, in a few lower-case words, without addresses."""
-    if isinstance(exc, aiohttp.ClientConnectorDNSError) or isinstance(
+    if isinstance(exc, socket.gaierror | aiohttp.ClientConnectorDNSError) or isinstance(
         getattr(exc, "os_error", None), socket.gaierror
     ):
         return "name not resolved"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
+    if isinstance(exc, ServerDisconnectedError | aiohttp.ServerDisconnectedError):
         return "server disconnected"
-    if isinstance(exc, aiohttp.ClientPayloadError):
+    if isinstance(exc, ResponseCutShortError | aiohttp.ClientPayloadError):
         return "response cut short"
+    if isinstance(exc, MalformedResponseError):
+        return f"malformed response: {exc}"
     os_error = getattr(exc, "os_error", exc)
     if isinstance(os_error, OSError) and os_error.errno in _ERRNO_REASONS:
         return _ERRNO_REASONS[os_error.errno]

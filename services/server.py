@@ -2,7 +2,7 @@
 
 SIGTERM (or SIGINT) turns readiness to 503 at once, keeps serving for the shutdown delay
 (so the Service can move traffic to other replicas), then stops listening, drains the
-requests in flight, closes the client session and returns 0. A second signal skips
+requests in flight, closes the upstream connections and returns 0. A second signal skips
 the rest of the delay.
 """
 

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from .config import ServiceConfig
 from .metrics import Metrics
-from .rotating_session import RotatingSession
+from .upstream_pool import UpstreamPool
 
 
 @dataclass(eq=False, slots=True)
@@ -24,7 +24,7 @@ class Lifecycle:
 CONFIG = web.AppKey("config", ServiceConfig)
 METRICS = web.AppKey("metrics", Metrics)
 LIFECYCLE = web.AppKey("lifecycle", Lifecycle)
-SESSION = web.AppKey("session", RotatingSession)
+UPSTREAM = web.AppKey("upstream", UpstreamPool)
 
 #: Request-scoped keys (plain strings: aiohttp's request mapping is untyped).
 ROUTE = "ripple.route"

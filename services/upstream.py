@@ -7,11 +7,12 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-import aiohttp
 import yarl
 
 from . import messages
 from .answer import Answer, BadBodyError, parse_answer
+from .http_response import HttpClientError
+from .upstream_pool import UpstreamPool
 
 Outcome = Literal["ok", "timeout", "connect_error", "bad_status", "bad_body"]
 OUTCOMES: tuple[Outcome, ...] = ("ok", "timeout", "connect_error", "bad_status", "bad_body")
@@ -32,45 +33,30 @@ class UpstreamResult:
     reason: str | None = None
 
 
-def new_session() -> aiohttp.ClientSession:
-    """Open the one keep-alive client session a service shares across all its requests."""
-    connector = aiohttp.TCPConnector(limit=512, ttl_dns_cache=10, keepalive_timeout=15)
-    return aiohttp.ClientSession(
-        connector=connector,
-        # call_upstream bounds each call with asyncio.timeout; aiohttp's own timers
-        # would only add work per request.
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=None, sock_read=None),
-        cookie_jar=aiohttp.DummyCookieJar(),
-        auto_decompress=False,
-        skip_auto_headers=("User-Agent",),
-    )
+def new_pool(url: yarl.URL, *, max_age: float) -> UpstreamPool:
+    """Open the keep-alive connection pool a service shares across all its upstream calls."""
+    return UpstreamPool(url, max_age=max_age, max_body=MAX_BODY)
 
 
 async def call_upstream(
-    session: aiohttp.ClientSession,
-    url: yarl.URL,
+    pool: UpstreamPool,
     *,
     name: str,
     budget: float,
     request_id: str,
 ) -> UpstreamResult:
-    """GET ``url`` once within ``budget`` seconds (connect, answer and body, in total)."""
+    """GET the pool's URL once within ``budget`` seconds (connect, answer and body, in total)."""
     start = time.perf_counter()
     try:
         async with asyncio.timeout(budget):
-            async with session.get(url, headers={REQUEST_ID: request_id}) as resp:
-                if resp.status != 200:
-                    return UpstreamResult(
-                        outcome="bad_status",
-                        duration=time.perf_counter() - start,
-                        reason=messages.bad_status(name, resp.status),
-                    )
-                if (resp.content_length or 0) > MAX_BODY:
-                    raise BadBodyError(f"too large: {resp.content_length} bytes")
-                body = await resp.read()
-                if len(body) > MAX_BODY:
-                    raise BadBodyError(f"too large: {len(body)} bytes")
-        answer = parse_answer(body)
+            response = await pool.get({REQUEST_ID: request_id})
+        if response.status != 200:
+            return UpstreamResult(
+                outcome="bad_status",
+                duration=time.perf_counter() - start,
+                reason=messages.bad_status(name, response.status),
+            )
+        answer = parse_answer(response.body)
     except TimeoutError:
         return UpstreamResult(
             outcome="timeout",
@@ -83,7 +69,7 @@ async def call_upstream(
             duration=time.perf_counter() - start,
             reason=messages.bad_body(name, str(exc)),
         )
-    except (aiohttp.ClientError, OSError) as exc:
+    except (HttpClientError, OSError) as exc:
         return UpstreamResult(
             outcome="connect_error",
             duration=time.perf_counter() - start,
