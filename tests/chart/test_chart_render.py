@@ -144,6 +144,49 @@ def test_resilient_demo_doubles_middle_with_a_budget_and_graceful_shutdown() -> 
     assert pdb["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"] == "middle"
 
 
+def test_demo_pods_prefer_nodes_of_their_own_unless_told_otherwise(tmp_path: Path) -> None:
+    rendered = render(values=[ci("resilient")])
+    for role in DEMO:
+        spec = rendered.get("Deployment", role)["spec"]["template"]["spec"]
+        pod_labels = rendered.get("Deployment", role)["spec"]["template"]["metadata"]["labels"]
+        terms = spec["affinity"]["podAntiAffinity"][
+            "preferredDuringSchedulingIgnoredDuringExecution"
+        ]
+        assert (
+            "requiredDuringSchedulingIgnoredDuringExecution"
+            not in spec["affinity"]["podAntiAffinity"]
+        )
+        by_weight = {t["weight"]: t["podAffinityTerm"] for t in terms}
+        assert set(by_weight) == {100, 50}
+        for term in by_weight.values():
+            assert term["topologyKey"] == "kubernetes.io/hostname"
+            assert term["labelSelector"]["matchLabels"].items() <= pod_labels.items()
+        # the heavier term keeps a service's own replicas apart, the lighter one all demo pods
+        own = by_weight[100]["labelSelector"]["matchLabels"]
+        assert own["app.kubernetes.io/name"] == role
+        everyone = by_weight[50]["labelSelector"]["matchLabels"]
+        assert everyone["app.kubernetes.io/component"] == "demo"
+        assert "app.kubernetes.io/name" not in everyone
+    off = render(set_values=["demo.spreadAcrossNodes=false"])
+    assert all(
+        "affinity" not in off.get("Deployment", role)["spec"]["template"]["spec"] for role in DEMO
+    )
+    mine = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "pool", "operator": "In", "values": ["demo"]}]}
+                ]
+            }
+        }
+    }
+    values = tmp_path / "affinity-values.yaml"
+    values.write_text(json.dumps({"demo": {"affinity": mine}}))  # JSON is YAML
+    told = render(values=[values])
+    for role in DEMO:
+        assert told.get("Deployment", role)["spec"]["template"]["spec"]["affinity"] == mine
+
+
 def test_fault_proxy_sits_in_front_of_middle_only() -> None:
     rendered = render(values=[ci("fault-proxy")])
     middle = rendered.get("Deployment", "middle")["spec"]["template"]["spec"]
