@@ -4,7 +4,9 @@ For each target it finds the highest rate with 100% success and p99 under 50 ms 
 rate is tried twice: the machine is shared), climbing a coarse ladder of rates and then
 halving the gap between the last passing and the first failing rate until it is within
 5 %, and prints p50/p99 at that rate and the front/back ratio, as a table and as JSON.
-This is the baseline every experiment's latency is measured against.
+This is the baseline every experiment's latency is measured against. Last, where the
+time goes: the CPU each process spends per front request at a fixed rate (each of front
+and middle serves one request and makes one upstream call; back only serves).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ STEP_SECONDS = 4
 P99_LIMIT_MS = 50.0
 #: The search stops when the failing rate is within this fraction above the passing one.
 RESOLUTION = 0.05
+#: The fixed rate at which each process's CPU per front request is measured.
+CPU_RATE = 500
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -132,6 +137,24 @@ async def capacity(vegeta_bin: str, target: str, hops: int, url: str, workdir: P
     return Capacity(target, hops, best.rate, best.p50_ms, best.p99_ms, failing, steps)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+async def cpu_per_request(
+    vegeta_bin: str, services: list[ServiceProc], url: str, workdir: Path
+) -> dict[str, float]:
+    """Microseconds of CPU each service spends per request to ``url`` at CPU_RATE."""
+    before = {s.role: cpu_seconds(s.proc.pid) for s in services}
+    step = await attack(vegeta_bin, url, CPU_RATE, STEP_SECONDS, workdir)
+    assert step.success == 1.0, f"requests failed at {CPU_RATE}/s: {step}"
+    after = {s.role: cpu_seconds(s.proc.pid) for s in services}
+    count = CPU_RATE * STEP_SECONDS
+    return {role: round((after[role] - before[role]) / count * 1e6) for role in before}
+
+
 def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
@@ -156,6 +179,7 @@ async def test_bench_back_and_front(tmp_path: Path) -> None:
         back_at = next((step for step in one_hop.steps if step.rate == common), None)
         if back_at is None:  # front's rate fell between back's steps
             back_at = await attack(vegeta_bin, back.url, common, STEP_SECONDS, tmp_path)
+        cpu_us = await cpu_per_request(vegeta_bin, services, front.url, tmp_path)
     finally:
         for service in services:
             service.stop()
@@ -168,6 +192,11 @@ async def test_bench_back_and_front(tmp_path: Path) -> None:
         print(f"{row}  {ms(cap.p50_ms):>8}  {ms(cap.p99_ms):>8}")
     print(f"front/back max-rate ratio: {ratio:.2f}")
     print(f"front/back at {common}/s: p50 x{p50_ratio:.2f}, p99 x{p99_ratio:.2f}")
+    print(
+        f"CPU per front request at {CPU_RATE}/s: "
+        + ", ".join(f"{role} {us} us" for role, us in cpu_us.items())
+        + f"; all three {sum(cpu_us.values())} us"
+    )
     summary = {
         "criteria": {"success": 1.0, "p99_ms_below": P99_LIMIT_MS, "step_seconds": STEP_SECONDS},
         "machine": {"cpus": os.cpu_count(), "loadavg_before": round(load_before, 2)},
@@ -179,6 +208,7 @@ async def test_bench_back_and_front(tmp_path: Path) -> None:
             "p50": round(p50_ratio, 2),
             "p99": round(p99_ratio, 2),
         },
+        "cpu_us_per_front_request": {"rate": CPU_RATE, **cpu_us},
     }
     print(json.dumps(summary, indent=2))
     # The numbers depend on the machine; that every request was answered does not.
