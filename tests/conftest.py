@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cluster import (
+    UP_TIMEOUT,
     Cluster,
     bring_up,
     cluster_diagnosis,
@@ -46,6 +47,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         for mark in TIER_MARKS.get(tier, ()):
             item.add_marker(mark)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Give the first test that needs the cluster the time to bring it up, too.
+
+    The session's ``cluster`` fixture is set up within that test, and pytest-timeout
+    counts the setup: a cold ``hack/cluster up`` (builds from source) takes far longer
+    than one test may.
+    """
+    first = next((item for item in session.items if item.get_closest_marker("cluster")), None)
+    if first is not None:
+        per_test = float(session.config.getini("timeout") or 0)  # pyproject.toml's
+        first.add_marker(pytest.mark.timeout(UP_TIMEOUT + per_test))
 
 
 @pytest.fixture(scope="session")

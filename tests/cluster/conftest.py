@@ -12,3 +12,8 @@ from tests.support.cluster import Cluster
 def busybox_image(cluster: Cluster) -> str:
     """A locally built busybox image, loaded into the cluster's containerd."""
     return build_and_load_busybox()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cluster_up(cluster: Cluster) -> None:
+    """Every test of this tier waits for the cluster, also one that never names it."""
