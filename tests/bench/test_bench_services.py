@@ -21,7 +21,7 @@ from pathlib import Path
 from tests.support.services import ServiceProc, start_service, wait_ready
 
 TOP = Path(__file__).resolve().parents[2]
-RATES = (100, 200, 400, 700, 850, 1000, 1200, 1400, 1800, 2300, 3000, 4000, 5000, 6500, 8000)
+RATES = (100, 200, 400, 700, 1000, 1400, 1800, 2300, 3000, 4000, 5000, 6500, 8000, 10000, 13000)
 STEP_SECONDS = 4
 P99_LIMIT_MS = 50.0
 #: The search stops when the failing rate is within this fraction above the passing one.
