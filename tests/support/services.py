@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -27,13 +28,30 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.poll import async_wait_for, wait_for
 
+#: Ports below the kernel's ephemeral range (``ip_local_port_range`` starts at 32768): an
+#: outgoing connection never takes one, so a port chosen here stays free until a test
+#: binds it, however many client sockets a benchmark leaves in TIME_WAIT. (Asking the
+#: kernel for port 0 does not: with the ephemeral range nearly used up it hands out the
+#: same free port again and again, and three services raced for one port.)
+_PORTS = range(20000, 32768)
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A TCP port nobody listens on right now, never the same one twice in a process."""
+    rng = random.Random()
+    for _ in range(200):
+        port = rng.choice(_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free port in {_PORTS.start}-{_PORTS.stop - 1} after 200 tries")
 
 
 def service_command(*args: str) -> list[str]:
@@ -55,6 +73,10 @@ class ServiceProc:
     def url(self) -> str:
         """The service's ``GET /`` address."""
         return f"http://127.0.0.1:{self.port}/"
+
+    def listening(self) -> bool:
+        """Whether this process has said it listens on its port (another may hold it)."""
+        return f"{self.role} listening on 127.0.0.1:{self.port} " in self.log.read_text()
 
     def terminate(self) -> None:
         """Send SIGTERM (the graceful path)."""
@@ -113,13 +135,19 @@ def answers_200(url: str) -> bool:
 
 
 async def wait_ready(service: ServiceProc, within: float = 15.0) -> None:
-    """Poll ``/readyz`` until it answers 200 (fails early if the process died)."""
+    """Poll ``/readyz`` until it answers 200 (fails early if the process died).
+
+    The answer counts only once this process has said it listens on the port: another
+    process that holds the port would otherwise pass for it.
+    """
 
     async def probe() -> bool:
         if service.proc.poll() is not None:
             raise AssertionError(
                 f"{service.role} exited {service.proc.returncode}: {service.log.read_text()}"
             )
+        if not service.listening():
+            return False
         async with (
             aiohttp.ClientSession() as session,
             session.get(f"http://127.0.0.1:{service.port}/readyz") as resp,
@@ -245,7 +273,7 @@ def start_chain(log_dir: Path, *, front_timeout: float | None = None) -> Iterato
     try:
         for service in (back, middle, front):
             wait_for(
-                lambda s=service: answers_200(f"http://127.0.0.1:{s.port}/readyz"),  # type: ignore[misc]
+                lambda s=service: s.listening() and answers_200(f"{s.url}readyz"),  # type: ignore[misc]
                 timeout=20,
                 what=f"{service.role} ready",
             )
