@@ -142,6 +142,7 @@ def create_scenarios(api: client.ApiClient, namespaces: list[str]) -> None:
 
 
 @pytest.mark.bench
+@pytest.mark.usefixtures("crd")
 def test_bench_operator_idle(cluster: Cluster, namespace: str, tmp_path: Path) -> None:
     log = audit_log(cluster)
     assert log.exists(), f"no audit log at {log}: restart the API server (hack/cluster)"
