@@ -374,12 +374,16 @@ class Product:
 
 
 def container_pids(container_id: str) -> list[int]:
-    """The host PIDs of one container's processes (the local cluster's node is this machine).
+    """The host PIDs of one container's processes.
 
-    ``container_id`` is a pod status's ``containerID`` (``containerd://<id>``); each process
-    of the container sits in a cgroup whose path ends with that id.
+    Every node's processes run on this machine's kernel: hack/cluster's node is this
+    machine, kind's nodes are containers on it. ``container_id`` is a pod status's
+    ``containerID`` (``containerd://<id>``); each process of the container sits in a cgroup
+    named after that id: ``<id>`` with the cgroupfs driver (hack/cluster),
+    ``cri-containerd-<id>.scope`` with the systemd one (kind's nodes).
     """
-    wanted = "/" + container_id.rsplit("/", 1)[-1]
+    cid = container_id.rsplit("/", 1)[-1]
+    names = {cid, f"cri-containerd-{cid}.scope"}
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -388,7 +392,7 @@ def container_pids(container_id: str) -> list[int]:
             cgroups = (proc / "cgroup").read_text()
         except OSError:
             continue  # the process ended meanwhile
-        if any(line.endswith(wanted) for line in cgroups.splitlines()):
+        if any(line.rsplit("/", 1)[-1] in names for line in cgroups.splitlines()):
             pids.append(int(proc.name))
     return sorted(pids)
 
