@@ -32,21 +32,24 @@ def image_in_cluster(cluster: Cluster, *, rebuild: bool = False) -> str:
 
     ``rebuild`` runs ``make image`` first (the end-to-end tier tests the code as it is).
     Otherwise the image Docker has is used; when it has none, CI builds it and a
-    developer is told to (the test skips). A given image is loaded once: the image id
-    loaded last is kept in the cluster's data directory.
+    developer is told to (the test skips). A given image is loaded once into a given
+    cluster: the image id loaded last is kept beside the cluster's identity (kube-system's
+    uid, new with every cluster: a marker outlives ``hack/kind down``).
     """
     if rebuild or _docker_image_id(IMAGE) is None:
         if not rebuild and os.environ.get("CI") != "true":
             pytest.skip(f"no {IMAGE} image in Docker: build it with `make image`")
-        loaded = _make_image()
+        # `make image` loads into hack/cluster's cluster only (when it is up).
+        loaded = _make_image() and HACK_CLUSTER.name == "cluster"
     else:
         loaded = False
     image_id = _docker_image_id(IMAGE)
     assert image_id, f"make image did not produce {IMAGE}"
     marker = _loaded_marker(cluster)
+    stamp = f"{image_id} in {_cluster_uid(cluster)}"
     if loaded:
-        marker.write_text(image_id)
-    if not marker.exists() or marker.read_text() != image_id:
+        marker.write_text(stamp)
+    if not marker.exists() or marker.read_text() != stamp:
         done = subprocess.run(
             [str(HACK_CLUSTER), "load", IMAGE],
             capture_output=True,
@@ -57,7 +60,7 @@ def image_in_cluster(cluster: Cluster, *, rebuild: bool = False) -> str:
         )
         if done.returncode != 0:
             pytest.fail(f"hack/cluster load {IMAGE} failed: {done.stderr[-2000:]}", pytrace=False)
-        marker.write_text(image_id)
+        marker.write_text(stamp)
     return IMAGE
 
 
@@ -86,6 +89,12 @@ def _docker_image_id(image: str) -> str | None:
         check=False,
     )
     return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _cluster_uid(cluster: Cluster) -> str:
+    """kube-system's uid: which cluster this is (a new cluster has a new one)."""
+    done = cluster.kubectl("get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}")
+    return done.stdout.strip()
 
 
 def _loaded_marker(cluster: Cluster) -> Path:
