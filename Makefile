@@ -52,12 +52,12 @@ bench: venv ## benchmarks that print numbers
 
 # --- packaging: image, chart, demo ---------------------------------------------------
 .PHONY: image
-image: ## build ripple:dev from local base images (hack/images); load it into the local cluster if up
+image: ## build ripple:dev from local base images (hack/images); load it into the cluster (RIPPLE_CLUSTER) if up
 	@hack/docker
 	@hack/images ripple ripple:dev >/dev/null
-	@if [ -x hack/cluster ] && hack/cluster status >/dev/null 2>&1; then \
-		hack/cluster load ripple:dev; \
-	else echo "make image: local cluster not running, ripple:dev not loaded (make cluster-up)"; fi
+	@if $(CLUSTER_SCRIPT) status >/dev/null 2>&1; then \
+		$(CLUSTER_SCRIPT) load ripple:dev; \
+	else echo "make image: $(CLUSTER_SCRIPT)'s cluster not running, ripple:dev not loaded"; fi
 
 .PHONY: chart-crds
 chart-crds: ## copy crds/ into charts/ripple/crds/ (a chart test checks they are byte-identical)

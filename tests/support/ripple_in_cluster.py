@@ -39,8 +39,7 @@ def image_in_cluster(cluster: Cluster, *, rebuild: bool = False) -> str:
     if rebuild or _docker_image_id(IMAGE) is None:
         if not rebuild and os.environ.get("CI") != "true":
             pytest.skip(f"no {IMAGE} image in Docker: build it with `make image`")
-        # `make image` loads into hack/cluster's cluster only (when it is up).
-        loaded = _make_image() and HACK_CLUSTER.name == "cluster"
+        loaded = _make_image()
     else:
         loaded = False
     image_id = _docker_image_id(IMAGE)
@@ -65,7 +64,7 @@ def image_in_cluster(cluster: Cluster, *, rebuild: bool = False) -> str:
 
 
 def _make_image() -> bool:
-    """Build the image; whether ``make image`` also loaded it (it does when the cluster is up)."""
+    """Build the image; whether ``make image`` also loaded it (into RIPPLE_CLUSTER's, if up)."""
     done = subprocess.run(
         ["make", "--no-print-directory", "image"],
         cwd=TOP,
